@@ -8,6 +8,22 @@ internal static class FerryCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Ferry: checkpoint, restore and live migration of Linux process trees (CRIU-compatible).");
+        root.Add(DumpCommand.Create());
+        root.Add(RestoreCommand.Create());
+        foreach (var planned in PlannedCommands.Create()) root.Add(planned);
         return root;
+    }
+
+    /// <summary>Parses CRIU-style arguments and runs the verb; usage errors exit 2 like getopt tools do.</summary>
+    public static int Run(string[] args)
+    {
+        var parse = Build().Parse(CriuArguments.Normalize(args));
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) Console.Error.WriteLine($"ferry: {error.Message}");
+            Console.Error.WriteLine("ferry: see 'ferry --help' or 'ferry <command> --help'");
+            return CliAction.Usage;
+        }
+        return parse.Invoke();
     }
 }

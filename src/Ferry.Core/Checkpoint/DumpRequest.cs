@@ -1,0 +1,24 @@
+namespace Ferry.Checkpoint;
+
+/// <summary>What `ferry dump` was asked to do.</summary>
+public sealed record DumpRequest(int Pid, string ImagesDir)
+{
+    /// <summary>Resume the tree after the dump instead of killing it (CRIU's default is to kill).</summary>
+    public bool LeaveRunning { get; init; }
+    /// <summary>Leave the tree stopped (SIGSTOP) after the dump.</summary>
+    public bool LeaveStopped { get; init; }
+    public bool ShellJob { get; init; }
+    public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
+    public TimeSpan? FreezeTimeout { get; init; }
+}
+
+/// <summary>What to do with established TCP connections.</summary>
+public enum TcpPolicy
+{
+    /// <summary>An established connection stops the dump (CRIU without --tcp-established).</summary>
+    Refuse,
+    /// <summary>Keep the connection with TCP repair.</summary>
+    Repair,
+    /// <summary>Drop it: the restored socket is closed.</summary>
+    Close,
+}

@@ -1,0 +1,21 @@
+using Ferry.Checkpoint;
+
+namespace Ferry.Restore;
+
+/// <summary>What `ferry restore` was asked to do.</summary>
+public sealed record RestoreRequest(string ImagesDir)
+{
+    /// <summary>Leave the restored tree running detached; otherwise the caller waits for its root.</summary>
+    public bool Detach { get; init; }
+    public bool ShellJob { get; init; }
+    public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
+    public PidNamespaceMode PidNamespace { get; init; } = PidNamespaceMode.Host;
+}
+
+public enum PidNamespaceMode
+{
+    /// <summary>Restore with the original PIDs in the current PID namespace.</summary>
+    Host,
+    /// <summary>Restore into a fresh PID namespace where the original PIDs are free.</summary>
+    New,
+}
