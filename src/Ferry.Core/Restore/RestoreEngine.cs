@@ -1,0 +1,63 @@
+using Ferry.Diagnostics;
+using Ferry.Linux;
+using Ferry.Tracing;
+
+namespace Ferry.Restore;
+
+/// <summary>
+/// `ferry restore`: read and check every image, check every PID is free, start a husk per process and rebuild it,
+/// then let the tree run. Any failure midway SIGKILLs and reaps what was started: nothing is left behind.
+/// </summary>
+public sealed class RestoreEngine(RestoreRequest request, Log log)
+{
+    /// <summary>Restores the tree and returns the root's PID; the tree is running when this returns.</summary>
+    public int Run()
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var set = DumpSet.Load(request.ImagesDir);
+        RestoreSupport.Check(set);
+        PidCheck.EnsureFree(set);
+        log.Info($"images of {set.Tasks.Count} process(es) read from {set.Directory}");
+        if (!request.Detach)
+            BecomeSubreaper();
+
+        using var tracer = new Tracer();
+        var task = HuskLauncher.Start(tracer, set.Root.Pid);
+        try
+        {
+            new TaskRestorer(task, set.Root, set, log).Rebuild();
+            if (request.PidFile is { } pidFile)
+                File.WriteAllText(pidFile, $"{set.Root.Pid}\n");
+            task.Detach();
+        }
+        catch
+        {
+            if (task.IsAttached)
+                task.Kill();
+            throw;
+        }
+        var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        log.Info($"restored pid {set.Root.Pid} in {ms:F1} ms");
+        return set.Root.Pid;
+    }
+
+    /// <summary>Waits for the restored root (our child) to end; returns its exit code, or 128 + the signal that killed it.</summary>
+    public static unsafe int WaitForExit(int pid)
+    {
+        int status;
+        while (LibC.waitpid(pid, &status, Wait.__WALL) < 0)
+        {
+            var error = LinuxException.FromLastError("waitpid", pid);
+            if (error.ErrorNumber != Errno.EINTR) throw error;
+        }
+        var result = new WaitStatus(status);
+        return result.Exited ? result.ExitCode : 128 + result.TermSignal;
+    }
+
+    /// <summary>Orphans of the restored tree come to Ferry, as they would have to CRIU.</summary>
+    static void BecomeSubreaper()
+    {
+        if (LibC.prctl(Prctl.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+            throw LinuxException.FromLastError("prctl(PR_SET_CHILD_SUBREAPER)");
+    }
+}
