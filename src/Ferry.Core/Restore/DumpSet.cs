@@ -12,9 +12,10 @@ public sealed class DumpSet
 {
     DumpSet(string directory, inventory_entry inventory, IReadOnlyList<TaskImages> tasks,
         IReadOnlyDictionary<uint, file_entry> files, IReadOnlyDictionary<uint, ReadOnlyMemory<byte>> pipeData,
-        IReadOnlyDictionary<uint, remap_file_path_entry> remaps, IReadOnlyDictionary<uint, GhostFile> ghosts)
+        IReadOnlyDictionary<uint, remap_file_path_entry> remaps, IReadOnlyDictionary<uint, GhostFile> ghosts, timens_entry? clocks)
     {
         Ghosts = ghosts;
+        Clocks = clocks;
         Directory = directory;
         Inventory = inventory;
         Tasks = tasks;
@@ -42,6 +43,9 @@ public sealed class DumpSet
 
     /// <summary>Contents of deleted-but-open files by remap_id (ghost-file-ID.img).</summary>
     public IReadOnlyDictionary<uint, GhostFile> Ghosts { get; }
+
+    /// <summary>CLOCK_MONOTONIC and CLOCK_BOOTTIME at dump time (timens-0.img), or null when not dumped.</summary>
+    public timens_entry? Clocks { get; }
 
     public string PathOf(string image) => Path.Combine(Directory, image);
 
@@ -78,13 +82,15 @@ public sealed class DumpSet
                 ghosts[remap.RemapId] = GhostFile.Load(set, remap.RemapId);
         }
 
+        var clocks = set.Entries("timens-0.img", ImageKinds.Timens, optional: true) is [var clock, ..] ? clock.As<timens_entry>() : null;
+
         var pstree = set.Entries("pstree.img", ImageKinds.Pstree, optional: false);
         if (pstree.Count == 0)
             throw set.Defect("pstree.img", 0, "at least one process");
         var tasks = new List<TaskImages>();
         foreach (var entry in pstree)
             tasks.Add(TaskImages.Load(set, entry, files));
-        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts);
+        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks);
     }
 
     /// <summary>Reads image files of one directory and checks each is of the expected kind.</summary>

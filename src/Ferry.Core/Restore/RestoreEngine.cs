@@ -21,6 +21,9 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         if (!request.Detach)
             BecomeSubreaper();
 
+        if (set.Clocks is { } clocks)
+            TimeNamespace.EnterForChildren(clocks, log);
+
         using var tracer = new Tracer();
         var task = HuskLauncher.Start(tracer, set.Root.Pid);
         try
