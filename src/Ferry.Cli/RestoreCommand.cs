@@ -44,6 +44,11 @@ internal static class RestoreCommand
                 return CliAction.NotAvailable("restore --pidns new", "restoring into a new PID namespace is planned");
             string? logPath = parse.GetValue(logFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
             using var log = new Log(logPath, parse.GetValue(verbosity));
+            // Without a log file the log's errors go to stderr, where the CLI prints the one line anyway.
+            void LogError(string message)
+            {
+                if (logPath is not null) log.Error(message);
+            }
             try
             {
                 int pid = new RestoreEngine(request, log).Run();
@@ -53,28 +58,28 @@ internal static class RestoreCommand
             }
             catch (FerryException e)
             {
-                log.Error(e.Message);
+                LogError(e.Message);
                 throw;
             }
             catch (Ferry.Images.ImageFormatException e)
             {
-                log.Error(e.Message);
+                LogError(e.Message);
                 throw new FerryException(e.Message);
             }
             catch (Ferry.Linux.LinuxException e)
             {
-                log.Error(e.Message);
+                LogError(e.Message);
                 throw new FerryException(e.Message);
             }
             catch (Ferry.Tracing.TracingException e)
             {
-                log.Error(e.Message);
+                LogError(e.Message);
                 throw new FerryException(e.Message);
             }
             catch (Exception e) when (e is not (IOException or UnauthorizedAccessException))
             {
                 // A defect in Ferry: still one line for the user, the details in the log.
-                log.Error(e.ToString());
+                LogError(e.ToString());
                 throw new FerryException($"internal error: {e.GetType().Name}: {e.Message}");
             }
         }));

@@ -13,8 +13,6 @@ public sealed class TimerRestorer(TracedTask task, TaskImages images, RemoteScra
     {
         if (images.Leader.Tc.Timers is not { } timers)
             return;
-        if (timers.Posix.Count > 0)
-            throw new FerryException($"pid {task.Pid} has {timers.Posix.Count} POSIX timers; restoring them is not supported yet");
         Set(Linux.Timers.ITIMER_REAL, timers.Real);
         Set(Linux.Timers.ITIMER_VIRTUAL, timers.Virt);
         Set(Linux.Timers.ITIMER_PROF, timers.Prof);
