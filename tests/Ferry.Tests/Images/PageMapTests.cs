@@ -214,6 +214,37 @@ public sealed class PageMapTests
             map.Runs.ToArray());
     }
 
+    [SharedDataFact]
+    public void MutatedPagemapsGiveImageFormatExceptionOrReadablePages()
+    {
+        string images = TestVectors.ImagesOf("pipe-tree");
+        using var temp = new TempDirectory();
+        File.Copy(Path.Combine(images, "pages-1.img"), Path.Combine(temp.Path, "pages-1.img"));
+        File.Copy(Path.Combine(images, "pages-2.img"), Path.Combine(temp.Path, "pages-2.img"));
+        byte[] original = File.ReadAllBytes(Path.Combine(images, "pagemap-30400.img"));
+        string target = Path.Combine(temp.Path, "pagemap-1.img");
+        var random = new Random(99);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int opened = 0, rejected = 0;
+        for (int i = 0; i < 3000 && clock.Elapsed < TimeSpan.FromSeconds(2); i++)
+        {
+            File.WriteAllBytes(target, ImageValidationTests.Mutate(original, random));
+            try
+            {
+                using var map = PageMap.Open(target);
+                long total = 0;
+                map.ReadAll((_, data) => total += data.Length);
+                Assert.Equal(map.PresentBytes, total);
+                opened++;
+            }
+            catch (ImageFormatException)
+            {
+                rejected++;
+            }
+        }
+        Assert.True(rejected > 0 && opened + rejected >= 300, $"{opened} opened, {rejected} rejected");
+    }
+
     /// <summary>The runs of a pagemap computed independently: (address, bytes, offset in the pages file) of present runs.</summary>
     private static (uint PagesId, List<(ulong Address, int Bytes, int Offset)> Runs) RawRuns(string pagemapPath)
     {
