@@ -34,4 +34,37 @@ public sealed class ImageRoundTripTests
         Assert.Equal(crit.RootElement.GetProperty("magic").GetString(), image.Kind.Name);
         Assert.Equal(crit.RootElement.GetProperty("entries").GetArrayLength(), image.Entries.Count);
     }
+
+    [SharedDataTheory]
+    [MemberData(nameof(TestVectors.ProtobufImages), MemberType = typeof(TestVectors))]
+    public void PayloadsMatchCritsExtra(string caseName, string file)
+    {
+        string critJson = Path.Combine(SharedTestData.Criu42, caseName, "crit", file + ".json");
+        using var crit = JsonDocument.Parse(File.ReadAllText(critJson));
+        var critEntries = crit.RootElement.GetProperty("entries").EnumerateArray().ToArray();
+
+        Image image = ImageReader.ReadFile(TestVectors.PathOf(caseName, file));
+
+        for (int i = 0; i < critEntries.Length; i++)
+        {
+            ImageEntry entry = image.Entries[i];
+            if (!critEntries[i].TryGetProperty("extra", out var extra))
+            {
+                Assert.True(entry.Extra.IsEmpty);
+                continue;
+            }
+            if (extra.ValueKind == JsonValueKind.Object)
+            {
+                var (inq, outq) = Payloads.TcpQueues(entry);
+                Assert.Equal(Base64(extra.GetProperty("inq")), inq.ToArray());
+                Assert.Equal(Base64(extra.GetProperty("outq")), outq.ToArray());
+            }
+            else
+            {
+                Assert.Equal(Base64(extra), entry.Extra.ToArray());
+            }
+        }
+    }
+
+    private static byte[] Base64(JsonElement element) => Convert.FromBase64String(element.GetString()!.Replace("\n", ""));
 }
