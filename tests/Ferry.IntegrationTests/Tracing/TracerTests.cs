@@ -111,10 +111,9 @@ public sealed class TracerTests(ITestOutputHelper output)
         Poll.Until(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run");
     }
 
-    [RootFact]
+    [RootAvx512Fact]
     public void XState_round_trip_changes_a_zmm_register_the_target_then_sees()
     {
-        if (!Avx512F.IsSupported) return; // nothing to test on a CPU without ZMM registers
         using var target = RunningTarget.Start("trace_zmm");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
@@ -183,25 +182,33 @@ public sealed class TracerTests(ITestOutputHelper output)
         Assert.InRange(int.Parse(target.Value("slept_ms")), 1490, 5000);
     }
 
+    /// <summary>
+    /// Measures remote getpid (GETSIGMASK is cached; SETSIGMASK, SETREGS, SINGLESTEP, waitpid, GETREGS, SETREGS,
+    /// SETSIGMASK per call). Best batch and median batch go to the test output: about 25-35 µs best on the shared
+    /// 2-vCPU machine under other helpers' builds, where the bare C probe (SETREGS+SINGLESTEP+wait+GETREGS) gave 15 µs.
+    /// </summary>
     [RootFact]
     public void One_remote_syscall_costs_microseconds()
     {
         using var target = RunningTarget.Start("trace_counter");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
-        const int calls = 2000;
-        var (elapsed, sum) = tracer.Run(() =>
+        const int batches = 20, perBatch = 100;
+        var perCall = tracer.Run(() =>
         {
             task.Syscall(Sys.getpid); // warm up: finds the vdso syscall instruction
-            var clock = Stopwatch.StartNew();
-            long total = 0;
-            for (var i = 0; i < calls; i++) total += task.Syscall(Sys.getpid);
-            return (clock.Elapsed, total);
+            var timings = new double[batches];
+            for (var b = 0; b < batches; b++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (var i = 0; i < perBatch; i++)
+                    if (task.Syscall(Sys.getpid) != target.Pid) throw new InvalidOperationException("wrong getpid result");
+                timings[b] = clock.Elapsed.TotalMicroseconds / perBatch;
+            }
+            return timings.Order().ToArray();
         });
-        Assert.Equal((long)target.Pid * calls, sum);
-        var perCall = elapsed.TotalMicroseconds / calls;
-        output.WriteLine($"one remote getpid: {perCall:0.0} µs ({calls} calls in {elapsed.TotalMilliseconds:0} ms)");
-        Assert.InRange(perCall, 0.5, 2000); // generous: the machine is shared; the figure is in the output
+        output.WriteLine($"one remote getpid: best {perCall[0]:0.0} µs, median {perCall[batches / 2]:0.0} µs ({batches} batches of {perBatch})");
+        Assert.InRange(perCall[0], 0.5, 1000); // generous: the machine is shared; the figure is in the output
         task.Detach();
     }
 
