@@ -8,6 +8,7 @@ internal static class FerryCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("Ferry: checkpoint, restore and live migration of Linux process trees (CRIU-compatible).");
+        root.Subcommands.Add(CheckCommand.Create());
         return root;
     }
 }
