@@ -11,6 +11,7 @@ internal static class FerryCommandLine
         root.Add(DumpCommand.Create());
         root.Add(RestoreCommand.Create());
         foreach (var planned in PlannedCommands.Create()) root.Add(planned);
+        root.Add(CheckCommand.Create());
         return root;
     }
 
