@@ -85,7 +85,7 @@ public class MapsTests
     public void ExitedProcessGivesProcessNotFound()
     {
         int pid;
-        using (var sleep = new SleepProcess("0")) { sleep.Process.WaitForExit(); pid = sleep.Pid; }
+        using (var sleep = new SleepProcess("0")) { sleep.WaitForExit(); pid = sleep.Pid; }
         Assert.Throws<ProcessNotFoundException>(() => ProcStatusFile.Read(pid));
         Assert.Throws<ProcessNotFoundException>(() => ProcFds.Read(pid));
         Assert.Throws<ProcessNotFoundException>(() => new PagemapReader(pid));
