@@ -60,7 +60,18 @@ public sealed unsafe partial class HuskTests : IDisposable
         Assert.Equal(Environment.ProcessId, status.PPid); // CLONE_PARENT: the launcher's parent is us
     }
 
-    int StartWithFreePid()
+    [Fact]
+    public void HuskCanBeInitOfANewPidNamespaceWithAChosenOuterPid()
+    {
+        int pid = StartWithFreePid(outer => [1, outer], HuskImage.CLONE_PARENT | HuskImage.CLONE_NEWPID);
+        AssertIsStoppedHusk(pid);
+        Assert.Equal([pid, 1], ProcStatusFile.Read(pid).NSpid);
+        Assert.Equal(1, RunOnTracerThread(() => RemoteGetpid(pid))); // getpid inside the namespace
+    }
+
+    int StartWithFreePid() => StartWithFreePid(pid => [pid], HuskImage.CLONE_PARENT);
+
+    int StartWithFreePid(Func<int, int[]> setTid, ulong flags)
     {
         int pidMax = int.Parse(File.ReadAllText("/proc/sys/kernel/pid_max"));
         for (int attempt = 0; attempt < 20; attempt++)
@@ -69,7 +80,7 @@ public sealed unsafe partial class HuskTests : IDisposable
             if (Directory.Exists($"/proc/{candidate}")) continue;
             try
             {
-                int pid = _launcher.StartWithPid([candidate]);
+                int pid = _launcher.StartWithPid(setTid(candidate), flags);
                 _started.Add(pid);
                 Assert.Equal(candidate, pid);
                 return pid;
@@ -122,18 +133,23 @@ public sealed unsafe partial class HuskTests : IDisposable
     public void TracerCanRunARemoteSyscallThroughTheGadget()
     {
         int pid = StartWithFreePid();
+        Assert.Equal(pid, RunOnTracerThread(() => RemoteGetpid(pid)));
+    }
+
+    /// <summary>Every ptrace request for a tracee must come from one thread: run them all on a fresh one.</summary>
+    static long RunOnTracerThread(Func<long> work)
+    {
         long result = 0;
         Exception? failure = null;
-        // Every ptrace request for a tracee must come from one thread.
         var thread = new Thread(() =>
         {
-            try { result = RemoteGetpid(pid); }
+            try { result = work(); }
             catch (Exception e) { failure = e; }
         });
         thread.Start();
         thread.Join();
         if (failure is not null) throw failure;
-        Assert.Equal(pid, result);
+        return result;
     }
 
     static long RemoteGetpid(int pid)

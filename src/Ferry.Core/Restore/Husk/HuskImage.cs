@@ -17,11 +17,13 @@ namespace Ferry.Restore.Husk;
 /// SIGTRAP of the int3; rax holds the result.</para>
 /// <para><b>Protocol.</b> At start the husk does <c>read(3, request, RequestSize)</c> and <c>close(3)</c>.
 /// <list type="bullet">
-/// <item>Nothing to read (fd 3 not open, or empty): it stops itself: <c>kill(getpid(), SIGSTOP)</c> in a loop.
-/// The parent sees it stopped (waitpid WUNTRACED).</item>
+/// <item>Nothing to read (fd 3 not open, or empty): it stops itself with <c>kill(getpid(), SIGSTOP)</c>, then
+/// sits in <c>pause()</c> (in a loop) if continued. The parent sees it stopped (waitpid WUNTRACED). The init of a
+/// new pid namespace ignores its own SIGSTOP, so it waits in pause() until the launcher stops it from outside.</item>
 /// <item>A request (see <see cref="BuildRequest"/>: a struct clone_args of 88 bytes, whose set_tid points at
 /// the pid array that follows it inside the husk page): the husk calls <c>clone3(request, 88)</c>. The child
-/// (normally with CLONE_PARENT, so it becomes the child of whoever spawned the husk) stops itself as above. The
+/// (normally with CLONE_PARENT, so it becomes the child of whoever spawned the husk; with CLONE_NEWPID and
+/// set_tid {1, outer} it is the init of a fresh pid namespace) stops itself as above. The
 /// launching half exits at once: status 0 = the child exists with the requested PID; status = errno when clone3
 /// failed (17 EEXIST: PID in use, 22 EINVAL: PID above pid_max or bad set_tid_size, 1 EPERM: no privilege);
 /// status <see cref="BadRequestExitCode"/> when the request was shorter than clone_args.</item>
@@ -62,7 +64,7 @@ public static class HuskImage
     static (byte[] Code, int Gadget) AssembleCode()
     {
         const int Eax = 0, Edx = 2, Esi = 6, Edi = 7;
-        const uint SysRead = 0, SysClose = 3, SysGetpid = 39, SysKill = 62, SysExitGroup = 231, SysClone3 = 435, SigStop = 19;
+        const uint SysRead = 0, SysClose = 3, SysPause = 34, SysGetpid = 39, SysKill = 62, SysExitGroup = 231, SysClone3 = 435, SigStop = 19;
         var a = new X86Emitter();
         a.MovImm32(Eax, SysRead);
         a.MovImm32(Edi, RequestFd);
@@ -100,8 +102,10 @@ public static class HuskImage
         a.MovEdiEax();
         a.MovImm32(Esi, SigStop);
         a.MovImm32(Eax, SysKill);
+        a.Syscall();                       // a pid-namespace init ignores its own SIGSTOP: it waits in pause()
+        a.MovImm32(Eax, SysPause);
         a.Syscall();
-        a.Jmp("stop");                     // woken by SIGCONT without a tracer: stop again
+        a.Jmp("stop");
         int gadget = a.Offset;
         a.Syscall();
         a.Int3();

@@ -27,8 +27,10 @@ public sealed unsafe class HuskLauncher : IDisposable
     }
 
     /// <summary>
-    /// Starts a husk whose process gets exactly <paramref name="setTid"/> (innermost pid namespace first) and
-    /// returns its PID once it has stopped itself. With CLONE_PARENT (the default) it is this process's child.
+    /// Starts a husk whose process gets exactly <paramref name="setTid"/> (innermost pid namespace first, the
+    /// last entry being the PID in our namespace) and returns that last PID once the husk is stopped. With
+    /// CLONE_PARENT (the default) it is this process's child. For the init of a new pid namespace pass
+    /// CLONE_PARENT | CLONE_NEWPID and set_tid {1, outerPid}.
     /// </summary>
     /// <exception cref="HuskLaunchException">clone3 failed, e.g. EEXIST when the PID is in use.</exception>
     public int StartWithPid(ReadOnlySpan<int> setTid, ulong cloneFlags = HuskImage.CLONE_PARENT)
@@ -55,9 +57,11 @@ public sealed unsafe class HuskLauncher : IDisposable
             };
             throw new HuskLaunchException(exitCode, $"husk clone3 with set_tid [{wanted}] failed: {reason}");
         }
-        int pid = setTid[0];
-        // set_tid[0] is the PID in the innermost namespace; from here we can only wait for it when it is ours.
-        if (setTid.Length == 1) WaitStopped(pid, isChild: (cloneFlags & HuskImage.CLONE_PARENT) != 0);
+        // set_tid is innermost namespace first: the last entry is the PID in our namespace.
+        int pid = setTid[^1];
+        // A pid-namespace init ignores its own SIGSTOP; from an ancestor namespace the signal is honoured.
+        if ((cloneFlags & HuskImage.CLONE_NEWPID) != 0) HuskNative.kill(pid, HuskNative.SIGSTOP);
+        WaitStopped(pid, isChild: (cloneFlags & HuskImage.CLONE_PARENT) != 0);
         return pid;
     }
 
