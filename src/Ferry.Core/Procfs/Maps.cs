@@ -47,7 +47,7 @@ public sealed record MapsEntry(
 public static class ProcMaps
 {
     public static List<MapsEntry> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "maps"), ProcFile.PathOf(pid, "maps"));
+        ProcFile.Parse(pid, "maps", Parse);
 
     public static List<MapsEntry> Parse(ReadOnlySpan<byte> text, string source = "maps")
     {

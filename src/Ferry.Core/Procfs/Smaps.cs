@@ -34,7 +34,7 @@ public sealed record SmapsEntry(
 public static class ProcSmaps
 {
     public static List<SmapsEntry> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "smaps"), ProcFile.PathOf(pid, "smaps"));
+        ProcFile.Parse(pid, "smaps", Parse);
 
     public static List<SmapsEntry> Parse(ReadOnlySpan<byte> text, string source = "smaps")
     {
