@@ -63,12 +63,13 @@ public static class HuskImage
     /// <summary>The husk's code; returns the bytes and the offset of the <c>syscall; int3</c> gadget.</summary>
     static (byte[] Code, int Gadget) AssembleCode()
     {
-        const int Eax = 0, Edx = 2, Esi = 6, Edi = 7;
+        // Register numbers; MovImm32 writes the 32-bit form (zero-extended), MovImm64 the full register.
+        const int Eax = 0, Edx = 2, Esi = 6, Edi = 7, Rsi = 6, Rdi = 7;
         const uint SysRead = 0, SysClose = 3, SysPause = 34, SysGetpid = 39, SysKill = 62, SysExitGroup = 231, SysClone3 = 435, SigStop = 19;
         var a = new X86Emitter();
         a.MovImm32(Eax, SysRead);
         a.MovImm32(Edi, RequestFd);
-        a.MovImm64(Esi, RequestAddress);
+        a.MovImm64(Rsi, RequestAddress);
         a.MovImm32(Edx, RequestSize);
         a.Syscall();
         a.MovR12Rax();
@@ -80,7 +81,7 @@ public static class HuskImage
         a.CmpR12(CloneArgsSize);
         a.Jl("bad");
         a.MovImm32(Eax, SysClone3);
-        a.MovImm64(Edi, RequestAddress);
+        a.MovImm64(Rdi, RequestAddress);
         a.MovImm32(Esi, CloneArgsSize);
         a.Syscall();
         a.TestRax();
