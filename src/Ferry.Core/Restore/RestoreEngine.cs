@@ -1,5 +1,6 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
+using Ferry.Restore.Husk;
 using Ferry.Tracing;
 
 namespace Ferry.Restore;
@@ -25,7 +26,8 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             TimeNamespace.EnterForChildren(clocks, log);
 
         using var tracer = new Tracer();
-        var task = HuskLauncher.Start(tracer, set.Root.Pid);
+        using var husks = new HuskLauncher();
+        var task = StartHusk(husks, tracer, set.Root.Pid);
         try
         {
             new TaskRestorer(task, set.Root, set, log).Rebuild();
@@ -42,6 +44,43 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         log.Info($"restored pid {set.Root.Pid} in {ms:F1} ms");
         return set.Root.Pid;
+    }
+
+    /// <summary>
+    /// A husk with the wanted PID, seized and stopped. The husk stops itself with SIGSTOP; it is continued before the
+    /// seize so that the task Ferry hands back later is not job-control stopped.
+    /// </summary>
+    static TracedTask StartHusk(HuskLauncher husks, Tracer tracer, int pid)
+    {
+        try
+        {
+            husks.StartWithPid([pid]);
+        }
+        catch (HuskLaunchException e) when (e.Errno == Errno.EEXIST)
+        {
+            throw new FerryException($"PID {pid} was taken while the restore started ({PidCheck.Holder(pid) ?? "now free"}); run the restore again");
+        }
+        catch (HuskLaunchException e)
+        {
+            throw new FerryException($"cannot create PID {pid}: {e.Message}");
+        }
+        try
+        {
+            LibC.kill(pid, Signals.SIGCONT);
+            return tracer.Seize(pid);
+        }
+        catch
+        {
+            LibC.kill(pid, Signals.SIGKILL);
+            Reap(pid);
+            throw;
+        }
+    }
+
+    static unsafe void Reap(int pid)
+    {
+        int status;
+        while (LibC.waitpid(pid, &status, Wait.__WALL) < 0 && LinuxException.FromLastError("waitpid").ErrorNumber == Errno.EINTR) { }
     }
 
     /// <summary>Waits for the restored root (our child) to end; returns its exit code, or 128 + the signal that killed it.</summary>
