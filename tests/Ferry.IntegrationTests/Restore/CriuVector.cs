@@ -87,7 +87,7 @@ public sealed class CriuVector : IDisposable
     /// </summary>
     public static unsafe void WaitUntilGone(int pid, int seconds = 20)
     {
-        LibC.prctl(Prctl.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        BecomeSubreaper();
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (Exists(pid))
         {
@@ -98,6 +98,9 @@ public sealed class CriuVector : IDisposable
             Thread.Sleep(50);
         }
     }
+
+    /// <summary>Orphans (restored processes whose ferry exited) come to this test process, which can then reap them.</summary>
+    public static void BecomeSubreaper() => LibC.prctl(Prctl.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
     public void Dispose()
     {
