@@ -1,5 +1,6 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
+using Ferry.Resources.Credentials;
 using Ferry.Resources.Files;
 using Ferry.Resources.Memory;
 using Ferry.Resources.Process;
@@ -13,7 +14,7 @@ namespace Ferry.Restore;
 /// <summary>
 /// Rebuilds one seized husk into the dumped process by remote syscalls, in an order where each step finds what it
 /// needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping and exe,
-/// files, fs, session, identity, signals and limits, timers and pending signals, and registers last.
+/// files, fs, session, identity, signals and limits, timers and pending signals, credentials, and registers last.
 /// </summary>
 public sealed class TaskRestorer(TracedTask task, TaskImages images, DumpSet set, Log log)
 {
@@ -44,6 +45,7 @@ public sealed class TaskRestorer(TracedTask task, TaskImages images, DumpSet set
         properties.RestoreLimits();
         new TimerRestorer(task, images, scratch, log).Restore();
         signals.RestorePending();
+        new CredentialRestorer(task, images.Leader, scratch, log).Restore();
         scratch.Dispose();
 
         new RegisterRestorer(task, images.Leader, log).Restore();
