@@ -114,6 +114,7 @@ public sealed class ImageReader : IDisposable
             throw Error(offset, $"a 4-byte entry size, found {got} bytes before the end");
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(sizeBytes);
         CheckRemaining(offset, size, "entry");
+        CheckInMemoryLimit(offset, size, "entry");
 
         MessageDescriptor descriptor = Kind.DescriptorAt(index);
         IMessage message = ParseMessage(descriptor, (int)size);
@@ -165,6 +166,7 @@ public sealed class ImageReader : IDisposable
         if (size == 0)
             return ReadOnlyMemory<byte>.Empty;
         CheckRemaining(entryOffset, size, $"payload of the {message.Descriptor.Name}");
+        CheckInMemoryLimit(entryOffset, size, $"payload of the {message.Descriptor.Name}");
         var extra = new byte[size];
         ReadExactly(extra);
         return extra;
@@ -182,12 +184,14 @@ public sealed class ImageReader : IDisposable
                 throw Error(offset, $"message {i + 1} of {queue.Qnum} of the IPC queue");
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(sizeBytes);
             CheckRemaining(offset, size, "ipc_msg");
+            CheckInMemoryLimit(offset, size, "ipc_msg");
             var message = (ipc_msg)ParseMessage(ipc_msg.Descriptor, (int)size);
             ulong text = ExtraPayloadRules.RoundUp(message.Msize, 8);
             CheckRemaining(offset, text, "IPC message text");
             stream.Seek((long)text, SeekOrigin.Current);
             position += (long)text;
         }
+        CheckInMemoryLimit(start, (ulong)(position - start), "IPC message queue");
         var all = new byte[position - start];
         stream.Seek(start, SeekOrigin.Begin);
         position = start;
@@ -210,6 +214,13 @@ public sealed class ImageReader : IDisposable
         long remaining = length - position;
         if (size > (ulong)remaining)
             throw Error(offset, $"a {what} of {size} bytes, but only {remaining} bytes remain in the file");
+    }
+
+    /// <summary>Entries and payloads are held in one array each; larger ones are refused rather than mis-read.</summary>
+    private void CheckInMemoryLimit(long offset, ulong size, string what)
+    {
+        if (size > (ulong)Array.MaxLength)
+            throw Error(offset, $"a {what} of at most {Array.MaxLength} bytes, found {size}");
     }
 
     private int ReadUpTo(Span<byte> buffer)

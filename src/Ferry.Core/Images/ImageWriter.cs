@@ -67,6 +67,8 @@ public sealed class ImageWriter : IDisposable
         var expected = Kind.DescriptorAt(index);
         if (message.Descriptor != expected)
             throw new ArgumentException($"{Kind.Name} entry {index} must be {expected.Name}, not {message.Descriptor.Name}", nameof(message));
+        if (!message.IsInitialized())
+            throw new ArgumentException($"{message.Descriptor.Name} lacks required fields", nameof(message));
         ulong? declared = ExtraPayloadRules.DeclaredLength(Kind.ExtraAt(index), message);
         if (declared is { } length && length != (ulong)extra.Length)
             throw new ArgumentException($"{message.Descriptor.Name} declares {length} payload bytes, got {extra.Length}", nameof(extra));

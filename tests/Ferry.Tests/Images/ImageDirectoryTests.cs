@@ -106,6 +106,7 @@ public sealed class ImageDirectoryTests
         using var writer = new ImageWriter(new MemoryStream(), ImageKinds.PipesData);
         Assert.Throws<ArgumentException>(() => writer.Write(new pstree_entry()));
         Assert.Throws<ArgumentException>(() => writer.Write(new pipe_data_entry { PipeId = 1, Bytes = 4 }, new byte[3]));
+        Assert.Throws<ArgumentException>(() => writer.Write(new pipe_data_entry { PipeId = 1 }));
     }
 
     [Fact]
