@@ -11,6 +11,8 @@ internal static class FerryCommandLine
         root.Add(DumpCommand.Create());
         root.Add(RestoreCommand.Create());
         foreach (var planned in PlannedCommands.Create()) root.Add(planned);
+        root.Add(ShowCommand.Create());
+        root.Add(EncodeCommand.Create());
         return root;
     }
 
