@@ -14,7 +14,10 @@ namespace Ferry.Restore.Husk;
 /// [vdso] (and [vsyscall] where the kernel shows it).</para>
 /// <para><b>Gadget.</b> <see cref="SyscallAddress"/> holds <c>syscall; int3</c>. A tracer sets rip there,
 /// orig_rax = -1 and the syscall registers, then either single-steps once or PTRACE_CONTs and catches the
-/// SIGTRAP of the int3; rax holds the result.</para>
+/// SIGTRAP of the int3; rax holds the result. The husk is already group-stopped when handed over, so
+/// PTRACE_SEIZE alone makes it report a PTRACE_EVENT_STOP (SIGSTOP); an extra PTRACE_INTERRUPT would queue a
+/// second stop. The gadget cannot serve the munmap of its own page (the int3 would fault): do that last
+/// through another <c>syscall</c> (the restored vdso has one at +0x927; single-step it).</para>
 /// <para><b>Protocol.</b> At start the husk does <c>read(3, request, RequestSize)</c> and <c>close(3)</c>.
 /// <list type="bullet">
 /// <item>Nothing to read (fd 3 not open, or empty): it stops itself with <c>kill(getpid(), SIGSTOP)</c>, then
@@ -63,12 +66,13 @@ public static class HuskImage
     /// <summary>The husk's code; returns the bytes and the offset of the <c>syscall; int3</c> gadget.</summary>
     static (byte[] Code, int Gadget) AssembleCode()
     {
-        const int Eax = 0, Edx = 2, Esi = 6, Edi = 7;
+        // Register numbers; MovImm32 writes the 32-bit form (zero-extended), MovImm64 the full register.
+        const int Eax = 0, Edx = 2, Esi = 6, Edi = 7, Rsi = 6, Rdi = 7;
         const uint SysRead = 0, SysClose = 3, SysPause = 34, SysGetpid = 39, SysKill = 62, SysExitGroup = 231, SysClone3 = 435, SigStop = 19;
         var a = new X86Emitter();
         a.MovImm32(Eax, SysRead);
         a.MovImm32(Edi, RequestFd);
-        a.MovImm64(Esi, RequestAddress);
+        a.MovImm64(Rsi, RequestAddress);
         a.MovImm32(Edx, RequestSize);
         a.Syscall();
         a.MovR12Rax();
@@ -80,7 +84,7 @@ public static class HuskImage
         a.CmpR12(CloneArgsSize);
         a.Jl("bad");
         a.MovImm32(Eax, SysClone3);
-        a.MovImm64(Edi, RequestAddress);
+        a.MovImm64(Rdi, RequestAddress);
         a.MovImm32(Esi, CloneArgsSize);
         a.Syscall();
         a.TestRax();
