@@ -115,6 +115,9 @@ public sealed class ImageDirectoryTests
     public void KindTableIsConsistent()
     {
         Assert.Equal(ImageKinds.All.Count, ImageKinds.All.Select(k => k.Magic).Distinct().Count());
+        Assert.Equal(ImageKinds.All.Count, ImageKinds.All.Select(k => k.Name).Distinct().Count());
+        Assert.Same(ImageKinds.Inventory, ImageKinds.All[0]);
+        Assert.Same(ImageKinds.IrmapCache, ImageKinds.All[^1]);
         Assert.Same(ImageKinds.Core, ImageKinds.FindByName("CORE"));
         Assert.Same(ImageKinds.Stats, ImageKinds.FindByMagic(0x57093306));
         Assert.Equal(ImagePrefix.Service, ImageKinds.Stats.Prefix);
