@@ -197,6 +197,26 @@ public sealed unsafe class TracedTask
         RequireAttached();
         if (IsStopped) return;
         Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        WaitForEventStop();
+    });
+
+    /// <summary>
+    /// After Continue: waits for the task's next stop of any kind (a breakpoint's SIGTRAP, a fault, a signal) and
+    /// returns it. A signal stop suppresses its signal unless it is passed to the next Continue or Detach.
+    /// </summary>
+    public WaitStatus WaitForStop() => OnThread(() =>
+    {
+        RequireAttached();
+        if (IsStopped) throw new InvalidOperationException($"{this} is stopped already; Continue it first");
+        var status = Tracer.WaitFor(Tid);
+        if (status.IsGone) throw Gone(status, "while running");
+        IsStopped = true;
+        return status;
+    });
+
+    /// <summary>Waits for a PTRACE_EVENT_STOP, passing signal-delivery stops seen on the way on to the task.</summary>
+    internal void WaitForEventStop()
+    {
         for (var stops = 0; ; stops++)
         {
             var status = Tracer.WaitFor(Tid);
@@ -212,7 +232,7 @@ public sealed unsafe class TracedTask
             var pass = status.Event == 0 && status.StopSignal != (Signals.SIGTRAP | 0x80) ? status.StopSignal : 0;
             Call(Ptrace.CONT, 0, pass, "PTRACE_CONT");
         }
-    });
+    }
 
     /// <summary>Bounds the signal-delivery stops Interrupt passes through before giving up.</summary>
     const int MaxSignalsWhileInterrupting = 64;

@@ -74,6 +74,27 @@ public sealed class Tracer : IDisposable
     });
 
     /// <summary>
+    /// Takes over a task that became traced without a seize: a thread or process created by a remote clone/clone3 with
+    /// CLONE_PTRACE in a seized task. Waits for its first stop, which comes before it runs any instruction.
+    /// </summary>
+    public TracedTask Adopt(int tid) => Run(() =>
+    {
+        if (_tasks.TryGetValue(tid, out var known)) return known;
+        var task = new TracedTask(this, tid, ReadTgid(tid));
+        _tasks[tid] = task;
+        try
+        {
+            task.WaitForEventStop();
+        }
+        catch
+        {
+            _tasks.Remove(tid);
+            throw;
+        }
+        return task;
+    });
+
+    /// <summary>
     /// Seizes every thread of a process, re-reading /proc/PID/task until no new thread shows up (threads may be
     /// created while earlier ones are being stopped). The thread-group leader comes first.
     /// </summary>

@@ -77,6 +77,18 @@ public sealed class ChildProcessTests : IDisposable
     }
 
     [Fact]
+    public void Extra_descriptors_are_handed_to_the_child()
+    {
+        using var pipe = Pipe.Create();
+        using var child = ChildProcess.Start(new SpawnOptions("/bin/sh", "-c", "echo through fd 5 >&5")
+        {
+            Descriptors = [(pipe.WriteFd, 5)],
+        });
+        Assert.Equal(new ExitStatus(true, 0, 0), child.WaitForExit(Poll.Patience));
+        Assert.Equal("through fd 5\n", pipe.Read());
+    }
+
+    [Fact]
     public void A_missing_program_is_an_error_naming_it()
     {
         var error = Assert.Throws<LinuxException>(() => ChildProcess.Start(new SpawnOptions("/nonexistent/program")));

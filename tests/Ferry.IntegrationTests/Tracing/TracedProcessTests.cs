@@ -110,6 +110,64 @@ public sealed class TracedProcessTests
     }
 
     [RootFact]
+    public void A_child_cloned_with_CLONE_PTRACE_is_adopted_stopped_before_it_runs()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var parent = tracer.Seize(target.Pid);
+        long child;
+        using (var scratch = parent.MapScratch())
+        {
+            // CLONE_PARENT makes the copy our child (so Kill reaps it); CLONE_PTRACE makes it born traced.
+            scratch.Write(0, new CloneArgs { flags = CloneFlags.CLONE_PARENT | CloneFlags.CLONE_PTRACE });
+            child = parent.SyscallOrThrow(Sys.clone3, scratch.At(), Marshal.SizeOf<CloneArgs>());
+        }
+        var task = tracer.Adopt((int)child);
+        Assert.True(task.IsStopped);
+        Assert.Equal((int)child, task.Pid);
+        var regs = task.GetRegisters();
+        Assert.Equal(0UL, regs.rax); // clone3 returns 0 in the child
+        Assert.Equal(parent.SyscallInstruction + 2, regs.rip);
+        Assert.Equal(child, task.Syscall(Sys.getpid));
+        Assert.Equal(LibC.getpid(), task.Syscall(Sys.getppid)); // CLONE_PARENT: the target's parent, us
+
+        task.Kill();
+        Assert.False(Directory.Exists($"/proc/{child}"));
+        parent.Detach();
+    }
+
+    [RootFact]
+    public void Continue_runs_injected_code_until_its_breakpoint()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var saved = task.GetRegisters();
+        var code = (ulong)task.SyscallOrThrow(Sys.mmap, 0, 4096, Mman.PROT_READ | Mman.PROT_EXEC, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        task.Memory.Write(code, [0x48, 0xc7, 0xc3, 0x2a, 0x00, 0x00, 0x00, 0xcc]); // mov rbx, 42; int3
+
+        var regs = saved;
+        regs.rip = code;
+        regs.orig_rax = ulong.MaxValue;
+        task.SetRegisters(regs);
+        task.Continue();
+        var stop = task.WaitForStop();
+        Assert.Equal(Signals.SIGTRAP, stop.StopSignal);
+        Assert.Equal(0, stop.Event);
+        var after = task.GetRegisters();
+        Assert.Equal(42UL, after.rbx);
+        Assert.Equal(code + 8, after.rip);
+
+        task.SetRegisters(saved);
+        task.SyscallOrThrow(Sys.munmap, (long)code, 4096);
+        var counter = target.Address("counter");
+        var before = task.Memory.Read<ulong>(counter);
+        task.Detach();
+        using var memory = new RemoteMemory(target.Pid);
+        Poll.Until(() => memory.Read<ulong>(counter) > before + 5, "the counter to go on");
+    }
+
+    [RootFact]
     public void Remote_memory_reads_and_writes_without_a_stop()
     {
         using var target = RunningTarget.Start("trace_counter");
