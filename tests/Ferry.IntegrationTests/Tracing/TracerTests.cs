@@ -249,6 +249,42 @@ public sealed class TracerTests(ITestOutputHelper output)
     }
 
     [RootFact]
+    public void Seccomp_filters_are_read_back_and_do_not_judge_remote_syscalls()
+    {
+        using var target = RunningTarget.Start("trace_seccomp");
+        Assert.Equal("-1", target.Value("getppid")); // the filter works in the target itself
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid); // default options suspend seccomp for injected calls
+
+        var filter = task.GetSeccompFilter(0);
+        Assert.NotNull(filter);
+        Assert.Equal(4, filter.Length);
+        Assert.Equal((ushort)0x15, filter[1].code); // BPF_JMP|BPF_JEQ|BPF_K
+        Assert.Equal((uint)Sys.getppid, filter[1].k);
+        Assert.Equal(0x00050000u | Errno.EPERM, filter[2].k); // SECCOMP_RET_ERRNO|EPERM
+        Assert.Null(task.GetSeccompFilter(1));
+        Assert.Equal(LibC.getpid(), task.Syscall(Sys.getppid));
+        task.Detach();
+
+        var strict = tracer.Seize(target.Pid, Ptrace.O_TRACESYSGOOD); // without SUSPEND_SECCOMP the filter applies
+        Assert.Equal(-Errno.EPERM, strict.Syscall(Sys.getppid));
+        strict.Detach();
+    }
+
+    [RootFact]
+    public void Rseq_registration_and_the_legacy_fp_area_are_readable()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var rseq = task.GetRseqConfiguration();
+        Assert.NotEqual(0UL, rseq.rseq_abi_pointer); // glibc registers rseq in every thread
+        Assert.Equal(0x53053053u, rseq.signature);
+        Assert.Equal(512, task.GetFpRegs().Length);
+        task.Detach();
+    }
+
+    [RootFact]
     public void A_syscall_instruction_supplied_by_the_caller_is_used()
     {
         using var target = RunningTarget.Start("trace_counter");
