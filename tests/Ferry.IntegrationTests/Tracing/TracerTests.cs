@@ -254,7 +254,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         using var target = RunningTarget.Start("trace_seccomp");
         Assert.Equal("-1", target.Value("getppid")); // the filter works in the target itself
         using var tracer = new Tracer();
-        var task = tracer.Seize(target.Pid); // default options suspend seccomp for injected calls
+        var task = tracer.Seize(target.Pid); // suspends seccomp for injected calls, as the target has a filter
 
         var filter = task.GetSeccompFilter(0);
         Assert.NotNull(filter);
@@ -266,7 +266,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         Assert.Equal(LibC.getpid(), task.Syscall(Sys.getppid));
         task.Detach();
 
-        var strict = tracer.Seize(target.Pid, Ptrace.O_TRACESYSGOOD); // without SUSPEND_SECCOMP the filter applies
+        var strict = tracer.Seize(target.Pid, suspendSeccomp: false); // then the filter applies to injected calls too
         Assert.Equal(-Errno.EPERM, strict.Syscall(Sys.getppid));
         strict.Detach();
     }
