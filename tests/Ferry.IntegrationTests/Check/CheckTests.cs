@@ -68,10 +68,24 @@ public sealed class CheckTests
         Assert.Contains("Dump and restore can work on this kernel.", stdout);
     }
 
-    static (int ExitCode, string Stdout) RunFerry(params string[] arguments)
+    [RootFerryBinaryFact]
+    public void Without_privileges_the_binary_names_what_is_missing_and_exits_1()
+    {
+        var (exitCode, stdout) = RunAs("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", FerryBinary.Path!, "check", "--json"]);
+        Assert.Equal(1, exitCode);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.False(json.RootElement.GetProperty("canDumpAndRestore").GetBoolean());
+        var clone3 = json.RootElement.GetProperty("features").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "clone3 with set_tid");
+        Assert.Equal("MISSING", clone3.GetProperty("status").GetString());
+        Assert.Contains("EPERM", clone3.GetProperty("detail").GetString());
+    }
+
+    static (int ExitCode, string Stdout) RunFerry(params string[] arguments) => RunAs(FerryBinary.Path!, arguments);
+
+    static (int ExitCode, string Stdout) RunAs(string program, string[] arguments)
     {
         // ferry is never traced by the test, so System.Diagnostics.Process is fine.
-        var start = new ProcessStartInfo(FerryBinary.Path!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         using var ferry = Process.Start(start)!;
         var stderr = ferry.StandardError.ReadToEndAsync();
