@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Runtime.Intrinsics.X86;
 using Ferry.IntegrationTests.Support;
@@ -78,6 +79,27 @@ public sealed class TracerTests(ITestOutputHelper output)
         var error = Assert.Throws<LinuxException>(() => task.Memory.Read(address, back));
         Assert.Contains($"{address:x}", error.Message);
         Assert.Contains("EIO", error.Message);
+        task.Detach();
+    }
+
+    [RootFact]
+    public void ReadRanges_gathers_many_ranges_including_unreadable_pages()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        const int pages = 1100; // more ranges than one process_vm_readv takes
+        var area = (ulong)task.SyscallOrThrow(Sys.mmap, 0, pages * 4096, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        for (var i = 0; i < pages; i++) task.Memory.Write(area + (ulong)i * 4096 + 8, i);
+        task.SyscallOrThrow(Sys.mprotect, (long)area + 4096 * 7, 4096, Mman.PROT_NONE); // process_vm_readv cannot read this one
+
+        var ranges = Enumerable.Range(0, pages).Select(i => new RemoteRange(area + (ulong)i * 4096 + 8, 4)).ToArray();
+        var values = new int[pages];
+        task.Memory.ReadRanges(ranges, MemoryMarshal.AsBytes(values.AsSpan()));
+        Assert.Equal(Enumerable.Range(0, pages), values);
+
+        Assert.Throws<ArgumentException>(() => task.Memory.ReadRanges(ranges, new byte[3]));
+        task.SyscallOrThrow(Sys.munmap, (long)area, pages * 4096);
         task.Detach();
     }
 
