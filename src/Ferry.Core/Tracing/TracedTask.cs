@@ -47,7 +47,8 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// The address of a `syscall` instruction (0f 05) in the task, used for remote syscalls. Found in the task's
-    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk).
+    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk), and
+    /// again after moving the vdso.
     /// </summary>
     public ulong SyscallInstruction
     {

@@ -80,6 +80,17 @@ public sealed class TracedProcessTests
     }
 
     [RootFact]
+    public void Detach_with_a_signal_delivers_it()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        task.Detach(Signals.SIGUSR1);
+        using var memory = new RemoteMemory(target.Pid);
+        Poll.Until(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run once");
+    }
+
+    [RootFact]
     public void Kill_ends_the_traced_process()
     {
         using var target = RunningTarget.Start("trace_counter");
