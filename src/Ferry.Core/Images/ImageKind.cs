@@ -1,0 +1,83 @@
+using Google.Protobuf.Reflection;
+
+namespace Ferry.Images;
+
+/// <summary>Which framing magic precedes the type magic of an image.</summary>
+public enum ImagePrefix
+{
+    /// <summary>No prefix: inventory.img starts directly with its type magic.</summary>
+    None,
+    /// <summary><see cref="ImageMagic.Common"/>.</summary>
+    Common,
+    /// <summary><see cref="ImageMagic.Service"/> (stats, irmap-cache).</summary>
+    Service,
+}
+
+/// <summary>How many raw bytes follow a protobuf entry, derived from that entry.</summary>
+public enum ExtraPayload
+{
+    None,
+    /// <summary>pipe_data_entry.bytes (pipes-data, fifo-data).</summary>
+    PipeData,
+    /// <summary>sk_packet_entry.length (sk-queues).</summary>
+    SocketQueue,
+    /// <summary>tcp_stream_entry.inq_len + outq_len: receive queue bytes then send queue bytes.</summary>
+    TcpStream,
+    /// <summary>bpfmap_data_entry.keys_bytes + values_bytes.</summary>
+    BpfMapData,
+    /// <summary>ipc_shm_entry.size rounded up to 4, unless in_pagemaps (then the data is in a pagemap).</summary>
+    IpcShm,
+    /// <summary>ipc_sem_entry.nsems u16 values, rounded up to 8 bytes.</summary>
+    IpcSem,
+    /// <summary>ipc_msg_entry.qnum times (u32 size, ipc_msg, msize bytes rounded up to 8).</summary>
+    IpcMsg,
+    /// <summary>ghost_file_entry: the rest of the file, unless chunks is set (then chunk entries follow).</summary>
+    GhostFile,
+    /// <summary>ghost_chunk_entry.len.</summary>
+    GhostChunk,
+}
+
+/// <summary>
+/// One kind of CRIU image: its type magic, the name crit prints for it, the protobuf message of its entries and
+/// how raw payload after an entry is sized. Some kinds start with a different head message (pagemap, ghost-file).
+/// </summary>
+public sealed class ImageKind
+{
+    internal ImageKind(string name, uint magic, MessageDescriptor entry, ExtraPayload entryExtra = ExtraPayload.None,
+        MessageDescriptor? head = null, ExtraPayload headExtra = ExtraPayload.None, ImagePrefix prefix = ImagePrefix.Common)
+    {
+        Name = name;
+        Magic = magic;
+        Entry = entry;
+        EntryExtra = entryExtra;
+        Head = head;
+        HeadExtra = headExtra;
+        Prefix = prefix;
+    }
+
+    /// <summary>crit's name of the magic, as printed in its JSON "magic" field (e.g. "CORE", "PAGEMAP").</summary>
+    public string Name { get; }
+
+    /// <summary>The type magic written after the prefix.</summary>
+    public uint Magic { get; }
+
+    public ImagePrefix Prefix { get; }
+
+    /// <summary>Message of every entry (after the head, if there is one).</summary>
+    public MessageDescriptor Entry { get; }
+
+    public ExtraPayload EntryExtra { get; }
+
+    /// <summary>Message of the first entry when it differs from the rest (pagemap_head, ghost_file_entry).</summary>
+    public MessageDescriptor? Head { get; }
+
+    public ExtraPayload HeadExtra { get; }
+
+    /// <summary>The message of the entry at <paramref name="index"/> (0-based).</summary>
+    public MessageDescriptor DescriptorAt(long index) => index == 0 && Head is not null ? Head : Entry;
+
+    /// <summary>The payload rule of the entry at <paramref name="index"/> (0-based).</summary>
+    public ExtraPayload ExtraAt(long index) => index == 0 && Head is not null ? HeadExtra : EntryExtra;
+
+    public override string ToString() => Name;
+}
