@@ -1,0 +1,385 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Ferry.Linux;
+
+namespace Ferry.Tracing;
+
+/// <summary>
+/// One seized thread. Every method runs on its tracer's thread, so it may be called from any thread. Register,
+/// signal and syscall operations need the task to be stopped (it is after Seize and Interrupt).
+/// </summary>
+public sealed unsafe class TracedTask
+{
+    readonly Tracer _tracer;
+    UserRegs? _regs; // the kernel's copy while stopped; dropped whenever the task runs
+    ulong? _syscallInstruction;
+
+    internal TracedTask(Tracer tracer, int tid, int pid)
+    {
+        _tracer = tracer;
+        Tid = tid;
+        Pid = pid;
+        Memory = new RemoteMemory(tid);
+    }
+
+    public Tracer Tracer => _tracer;
+
+    /// <summary>The thread id.</summary>
+    public int Tid { get; }
+
+    /// <summary>The thread group (process) id.</summary>
+    public int Pid { get; }
+
+    public bool IsAttached { get; private set; } = true;
+
+    /// <summary>Whether the task is in a ptrace stop (so registers, memory and remote syscalls are usable).</summary>
+    public bool IsStopped { get; private set; }
+
+    /// <summary>
+    /// The signal of the last PTRACE_EVENT_STOP: SIGTRAP for a PTRACE_INTERRUPT stop, or SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU
+    /// when the task was (job-control) stopped already.
+    /// </summary>
+    public int StopSignal { get; private set; }
+
+    /// <summary>The task's memory (process_vm_readv/writev with a /proc/PID/mem fallback). Usable from any thread.</summary>
+    public RemoteMemory Memory { get; }
+
+    /// <summary>
+    /// The address of a `syscall` instruction (0f 05) in the task, used for remote syscalls. Found in the task's
+    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk).
+    /// </summary>
+    public ulong SyscallInstruction
+    {
+        get => _syscallInstruction ??= FindSyscallInstructionInVdso();
+        set => _syscallInstruction = value;
+    }
+
+    public UserRegs GetRegisters() => OnThread(() =>
+    {
+        RequireStopped();
+        if (_regs is { } cached) return cached;
+        UserRegs regs;
+        Call(Ptrace.GETREGS, 0, (nint)(&regs), "PTRACE_GETREGS");
+        _regs = regs;
+        return regs;
+    });
+
+    public void SetRegisters(UserRegs regs) => OnThread(() =>
+    {
+        RequireStopped();
+        _regs = null;
+        var copy = regs;
+        Call(Ptrace.SETREGS, 0, (nint)(&copy), "PTRACE_SETREGS");
+        _regs = copy;
+    });
+
+    /// <summary>The XSAVE area (NT_X86_XSTATE) in the kernel's standard (non-compacted) layout; its size comes from the kernel.</summary>
+    public byte[] GetXState() => GetRegSet(Ptrace.NT_X86_XSTATE, "NT_X86_XSTATE");
+
+    public void SetXState(ReadOnlySpan<byte> xstate) => SetRegSet(Ptrace.NT_X86_XSTATE, xstate.ToArray(), "NT_X86_XSTATE");
+
+    /// <summary>The legacy FXSAVE area (NT_PRFPREG, 512 bytes).</summary>
+    public byte[] GetFpRegs() => GetRegSet(Ptrace.NT_PRFPREG, "NT_PRFPREG");
+
+    public void SetFpRegs(ReadOnlySpan<byte> fxsave) => SetRegSet(Ptrace.NT_PRFPREG, fxsave.ToArray(), "NT_PRFPREG");
+
+    /// <summary>The blocked-signal mask (kernel sigset: bit N-1 is signal N).</summary>
+    public ulong GetSigMask() => OnThread(() =>
+    {
+        RequireStopped();
+        ulong mask;
+        Call(Ptrace.GETSIGMASK, Signals.KernelSigSetSize, (nint)(&mask), "PTRACE_GETSIGMASK");
+        return mask;
+    });
+
+    public void SetSigMask(ulong mask) => OnThread(() =>
+    {
+        RequireStopped();
+        var copy = mask;
+        Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&copy), "PTRACE_SETSIGMASK");
+    });
+
+    /// <summary>The siginfo of the signal that caused the current stop.</summary>
+    public SigInfo GetSigInfo() => OnThread(() =>
+    {
+        RequireStopped();
+        SigInfo info;
+        Call(Ptrace.GETSIGINFO, 0, (nint)(&info), "PTRACE_GETSIGINFO");
+        return info;
+    });
+
+    /// <summary>
+    /// The pending signals of this thread's queue, or of the process-wide (shared) queue, without dequeuing them.
+    /// </summary>
+    public SigInfo[] PeekPendingSignals(bool shared) => OnThread(() =>
+    {
+        RequireStopped();
+        var result = new List<SigInfo>();
+        const int batch = 32;
+        var buffer = stackalloc SigInfo[batch];
+        while (true)
+        {
+            var args = new PtracePeekSigInfoArgs
+            {
+                off = (ulong)result.Count, flags = shared ? Ptrace.PEEKSIGINFO_SHARED : 0, nr = batch,
+            };
+            var n = (int)Call(Ptrace.PEEKSIGINFO, (nint)(&args), (nint)buffer,
+                shared ? "PTRACE_PEEKSIGINFO(SHARED)" : "PTRACE_PEEKSIGINFO");
+            for (var i = 0; i < n; i++) result.Add(buffer[i]);
+            if (n < batch) return result.ToArray();
+        }
+    });
+
+    /// <summary>PTRACE_GET_SYSCALL_INFO: op NONE in an interrupt stop; ENTRY/EXIT in syscall stops.</summary>
+    public PtraceSyscallInfo GetSyscallInfo() => OnThread(() =>
+    {
+        RequireStopped();
+        PtraceSyscallInfo info;
+        Call(Ptrace.GET_SYSCALL_INFO, sizeof(PtraceSyscallInfo), (nint)(&info), "PTRACE_GET_SYSCALL_INFO");
+        return info;
+    });
+
+    /// <summary>The thread's registered rseq area (pointer 0 when none).</summary>
+    public PtraceRseqConfiguration GetRseqConfiguration() => OnThread(() =>
+    {
+        RequireStopped();
+        PtraceRseqConfiguration conf;
+        Call(Ptrace.GET_RSEQ_CONFIGURATION, sizeof(PtraceRseqConfiguration), (nint)(&conf), "PTRACE_GET_RSEQ_CONFIGURATION");
+        return conf;
+    });
+
+    /// <summary>
+    /// The classic-BPF program of the seccomp filter at <paramref name="index"/> (0 = most recently installed),
+    /// or null when there is no filter at that index.
+    /// </summary>
+    public SockFilter[]? GetSeccompFilter(int index) => OnThread(() =>
+    {
+        RequireStopped();
+        var count = LibC.ptrace(Ptrace.SECCOMP_GET_FILTER, Tid, index, 0);
+        if (count < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.ENOENT) return null;
+            throw new LinuxException("ptrace(PTRACE_SECCOMP_GET_FILTER)", Tid, errno);
+        }
+        var program = new SockFilter[count];
+        fixed (SockFilter* p = program)
+            Call(Ptrace.SECCOMP_GET_FILTER, index, (nint)p, "PTRACE_SECCOMP_GET_FILTER");
+        return program;
+    });
+
+    /// <summary>Executes one instruction and waits for the trap.</summary>
+    public void SingleStep() => OnThread(() =>
+    {
+        RequireStopped();
+        Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
+        ExpectTrap(Tracer.WaitFor(Tid), "single-step");
+    });
+
+    /// <summary>Lets the task run (optionally delivering a signal). Use Interrupt to stop it again.</summary>
+    public void Continue(int signal = 0) => OnThread(() =>
+    {
+        RequireStopped();
+        Resume(Ptrace.CONT, signal, "PTRACE_CONT");
+    });
+
+    /// <summary>
+    /// PTRACE_INTERRUPT and wait for the PTRACE_EVENT_STOP. Signal-delivery stops seen on the way are passed on to
+    /// the task (the interrupt stays pending, so it stops right after).
+    /// </summary>
+    public void Interrupt() => OnThread(() =>
+    {
+        RequireAttached();
+        if (IsStopped) return;
+        Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        while (true)
+        {
+            var status = Tracer.WaitFor(Tid);
+            if (status.IsGone) throw Gone(status, "while stopping it");
+            if (status.IsEventStop)
+            {
+                IsStopped = true;
+                StopSignal = status.StopSignal;
+                return;
+            }
+            var pass = status.Event == 0 && status.StopSignal != (Signals.SIGTRAP | 0x80) ? status.StopSignal : 0;
+            Call(Ptrace.CONT, 0, pass, "PTRACE_CONT");
+        }
+    });
+
+    /// <summary>Releases the task; it runs on (or stays job-control stopped), optionally receiving a signal.</summary>
+    public void Detach(int signal = 0) => OnThread(() =>
+    {
+        RequireAttached();
+        if (!IsStopped) Interrupt();
+        Call(Ptrace.DETACH, 0, signal, "PTRACE_DETACH");
+        Forget();
+    });
+
+    /// <summary>SIGKILLs the task's process and waits until this thread is gone.</summary>
+    public void Kill() => OnThread(() =>
+    {
+        RequireAttached();
+        if (LibC.kill(Pid, Signals.SIGKILL) < 0) throw LinuxException.FromLastError("kill(SIGKILL)", Pid);
+        while (true)
+        {
+            var status = Tracer.WaitFor(Tid);
+            if (status.IsGone) break;
+            LibC.ptrace(Ptrace.CONT, Tid, 0, 0); // a stop that raced the kill; it dies on resume
+        }
+        Forget();
+    });
+
+    /// <summary>
+    /// Runs a system call in the task and returns its raw result (a negative errno on failure). Uses
+    /// <see cref="SyscallInstruction"/>. The task's registers (including orig_rax and a pending -ERESTART* rax,
+    /// so an interrupted syscall still restarts) and signal mask are restored afterwards. All signals are blocked
+    /// while the call runs, so a pending signal cannot be delivered into the injected context; hence changing the
+    /// signal mask must be done with SetSigMask, not with a remote rt_sigprocmask.
+    /// </summary>
+    public long Syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) =>
+        OnThread(() => Inject(SyscallInstruction, nr, a1, a2, a3, a4, a5, a6));
+
+    /// <summary>Like Syscall, using the `syscall` instruction at <paramref name="instruction"/>.</summary>
+    public long SyscallAt(ulong instruction, long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) =>
+        OnThread(() => Inject(instruction, nr, a1, a2, a3, a4, a5, a6));
+
+    /// <summary>Like Syscall, but a negative result throws LinuxException ("remote NAME for pid N failed: EXXX").</summary>
+    public long SyscallOrThrow(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0)
+    {
+        var result = Syscall(nr, a1, a2, a3, a4, a5, a6);
+        if (result < 0 && result >= -4095) throw new LinuxException($"remote {Sys.Name(nr)}", Tid, (int)-result);
+        return result;
+    }
+
+    /// <summary>Maps an anonymous read-write area in the task for syscall arguments; dispose it to unmap.</summary>
+    public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size);
+
+    public override string ToString() => Tid == Pid ? $"pid {Pid}" : $"thread {Tid} of pid {Pid}";
+
+    long Inject(ulong instruction, long nr, long a1, long a2, long a3, long a4, long a5, long a6)
+    {
+        RequireStopped();
+        var saved = GetRegisters();
+        var savedMask = GetSigMask();
+        SetSigMask(ulong.MaxValue);
+        var injected = saved;
+        injected.rip = instruction;
+        injected.rax = (ulong)nr;
+        injected.orig_rax = ulong.MaxValue; // -1: no syscall-restart processing of the injected registers
+        injected.rdi = (ulong)a1;
+        injected.rsi = (ulong)a2;
+        injected.rdx = (ulong)a3;
+        injected.r10 = (ulong)a4;
+        injected.r8 = (ulong)a5;
+        injected.r9 = (ulong)a6;
+        try
+        {
+            SetRegisters(injected);
+            Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
+            ExpectTrap(Tracer.WaitFor(Tid), $"remote {Sys.Name(nr)}");
+            var after = GetRegisters();
+            if (after.rip != instruction + 2)
+                throw new TracingException(
+                    $"remote {Sys.Name(nr)} in {this}: rip 0x{after.rip:x} after the step, expected 0x{instruction + 2:x} (is there a syscall instruction at 0x{instruction:x}?)");
+            return (long)after.rax;
+        }
+        finally
+        {
+            if (IsStopped)
+            {
+                SetRegisters(saved);
+                SetSigMask(savedMask);
+            }
+        }
+    }
+
+    ulong FindSyscallInstructionInVdso()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Tid}/maps"))
+        {
+            if (!line.EndsWith("[vdso]", StringComparison.Ordinal)) continue;
+            var range = line.AsSpan(0, line.IndexOf(' '));
+            var dash = range.IndexOf('-');
+            var start = ulong.Parse(range[..dash], System.Globalization.NumberStyles.HexNumber);
+            var end = ulong.Parse(range[(dash + 1)..], System.Globalization.NumberStyles.HexNumber);
+            var code = new byte[end - start];
+            Memory.Read(start, code);
+            for (var i = 0; i + 1 < code.Length; i++)
+                if (code[i] == 0x0f && code[i + 1] == 0x05)
+                    return start + (ulong)i;
+            throw new TracingException($"{this}: its [vdso] holds no syscall instruction (0f 05)");
+        }
+        throw new TracingException($"{this} has no [vdso] mapping; set SyscallInstruction to the address of a syscall instruction");
+    }
+
+    void Resume(int request, int signal, string name)
+    {
+        _regs = null;
+        IsStopped = false;
+        Call(request, 0, signal, name);
+    }
+
+    void ExpectTrap(WaitStatus status, string what)
+    {
+        if (status.IsGone) throw Gone(status, $"during {what}");
+        IsStopped = status.Stopped;
+        if (!status.Stopped || status.StopSignal != Signals.SIGTRAP || status.Event != 0)
+            throw new TracingException($"{what} in {this}: expected a SIGTRAP stop, got {status}");
+    }
+
+    TracingException Gone(WaitStatus status, string when)
+    {
+        Forget();
+        return new TracingException($"{this} {status} {when}");
+    }
+
+    void Forget()
+    {
+        IsAttached = false;
+        IsStopped = false;
+        _regs = null;
+        Memory.Dispose(); // closes /proc/PID/mem; it reopens if read again later
+        _tracer.Forget(this);
+    }
+
+    long Call(int request, nint addr, nint data, string name) => Tracer.PtraceCall(request, Tid, addr, data, name);
+
+    byte[] GetRegSet(int type, string name) => OnThread(() =>
+    {
+        RequireStopped();
+        var buffer = new byte[16384]; // larger than any XSAVE layout; the kernel reports the real size in iov_len
+        fixed (byte* p = buffer)
+        {
+            var iov = new IoVec { Base = (nint)p, Length = (nuint)buffer.Length };
+            Call(Ptrace.GETREGSET, type, (nint)(&iov), $"PTRACE_GETREGSET {name}");
+            return buffer.AsSpan(0, (int)iov.Length).ToArray();
+        }
+    });
+
+    void SetRegSet(int type, byte[] data, string name) => OnThread(() =>
+    {
+        RequireStopped();
+        fixed (byte* p = data)
+        {
+            var iov = new IoVec { Base = (nint)p, Length = (nuint)data.Length };
+            Call(Ptrace.SETREGSET, type, (nint)(&iov), $"PTRACE_SETREGSET {name}");
+        }
+    });
+
+    void RequireAttached()
+    {
+        Debug.Assert(_tracer.IsTracerThread);
+        if (!IsAttached) throw new InvalidOperationException($"{this} is no longer traced");
+    }
+
+    void RequireStopped()
+    {
+        RequireAttached();
+        if (!IsStopped) throw new InvalidOperationException($"{this} is running; Interrupt it first");
+    }
+
+    T OnThread<T>(Func<T> work) => _tracer.Run(work);
+
+    void OnThread(Action work) => _tracer.Run(work);
+}

@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using Ferry.Linux;
+
+namespace Ferry.Tracing;
+
+/// <summary>
+/// Owns one dedicated OS thread that issues every ptrace request and waitpid: the kernel ties a tracee to the thread
+/// that attached it, so requests from any other thread fail with ESRCH. Every method may be called from any thread;
+/// work is queued to the tracer thread (or run inline when already on it).
+/// </summary>
+public sealed class Tracer : IDisposable
+{
+    /// <summary>
+    /// Options for PTRACE_SEIZE: TRACESYSGOOD tells syscall stops from SIGTRAPs, SUSPEND_SECCOMP keeps the tracee's
+    /// seccomp filters from judging the syscalls Ferry injects.
+    /// </summary>
+    public const int DefaultOptions = Ptrace.O_TRACESYSGOOD | Ptrace.O_SUSPEND_SECCOMP;
+
+    readonly BlockingCollection<Action> _work = new();
+    readonly Thread _thread;
+    readonly Dictionary<int, TracedTask> _tasks = new(); // touched only on the tracer thread
+    bool _disposed;
+
+    public Tracer()
+    {
+        _thread = new Thread(Loop) { IsBackground = true, Name = "ferry-tracer" };
+        _thread.Start();
+    }
+
+    public bool IsTracerThread => Thread.CurrentThread == _thread;
+
+    /// <summary>Runs work on the tracer thread and returns its result; its exception is rethrown here.</summary>
+    public T Run<T>(Func<T> work)
+    {
+        if (IsTracerThread) return work();
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        T result = default!;
+        ExceptionDispatchInfo? error = null;
+        using var done = new ManualResetEventSlim();
+        _work.Add(() =>
+        {
+            try { result = work(); }
+            catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
+            finally { done.Set(); }
+        });
+        done.Wait();
+        error?.Throw();
+        return result;
+    }
+
+    public void Run(Action work) => Run(() => { work(); return 0; });
+
+    /// <summary>Tasks seized and not yet detached or killed.</summary>
+    public IReadOnlyList<TracedTask> Tasks => Run(() => _tasks.Values.ToList());
+
+    /// <summary>PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP.</summary>
+    public TracedTask Seize(int tid, int options = DefaultOptions) => Run(() =>
+    {
+        if (_tasks.TryGetValue(tid, out var known)) return known;
+        PtraceCall(Ptrace.SEIZE, tid, 0, options, "PTRACE_SEIZE");
+        var task = new TracedTask(this, tid, ReadTgid(tid));
+        _tasks[tid] = task;
+        try
+        {
+            task.Interrupt();
+        }
+        catch
+        {
+            _tasks.Remove(tid);
+            throw;
+        }
+        return task;
+    });
+
+    /// <summary>
+    /// Seizes every thread of a process, re-reading /proc/PID/task until no new thread shows up (threads may be
+    /// created while earlier ones are being stopped). The thread-group leader comes first.
+    /// </summary>
+    public IReadOnlyList<TracedTask> SeizeProcess(int pid, int options = DefaultOptions) => Run(() =>
+    {
+        var seized = new List<TracedTask> { Seize(pid, options) };
+        var seen = new HashSet<int> { pid };
+        bool found;
+        do
+        {
+            found = false;
+            foreach (var tid in ThreadIds(pid))
+            {
+                if (!seen.Add(tid)) continue;
+                found = true;
+                try
+                {
+                    seized.Add(Seize(tid, options));
+                }
+                catch (LinuxException e) when (e.ErrorNumber == Errno.ESRCH)
+                {
+                    // The thread exited between listing and seizing.
+                }
+                catch (TracingException)
+                {
+                    // The thread exited while being stopped.
+                }
+            }
+        } while (found);
+        return (IReadOnlyList<TracedTask>)seized;
+    });
+
+    static IEnumerable<int> ThreadIds(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).Order();
+
+    static int ReadTgid(int tid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{tid}/status"))
+                if (line.StartsWith("Tgid:", StringComparison.Ordinal))
+                    return int.Parse(line.AsSpan(5).Trim());
+        }
+        catch (IOException)
+        {
+        }
+        return tid;
+    }
+
+    internal void Forget(TracedTask task) => _tasks.Remove(task.Tid);
+
+    /// <summary>ptrace on the tracer thread; failures throw LinuxException naming the request.</summary>
+    internal static long PtraceCall(int request, int tid, nint addr, nint data, string name)
+    {
+        var r = LibC.ptrace(request, tid, addr, data);
+        if (r == -1)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != 0) throw new LinuxException($"ptrace({name})", tid, errno);
+        }
+        return r;
+    }
+
+    /// <summary>waitpid(tid, __WALL), retrying on EINTR.</summary>
+    internal static unsafe WaitStatus WaitFor(int tid)
+    {
+        int status;
+        while (LibC.waitpid(tid, &status, Wait.__WALL) < 0)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != Errno.EINTR) throw new LinuxException("waitpid", tid, errno);
+        }
+        return new WaitStatus(status);
+    }
+
+    /// <summary>Detaches every task still seized (stopping running ones first), then ends the thread.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        Run(() =>
+        {
+            foreach (var task in _tasks.Values.ToList())
+            {
+                try
+                {
+                    task.Detach();
+                }
+                catch (Exception e) when (e is LinuxException or TracingException)
+                {
+                    // Gone already: nothing left to release.
+                    _tasks.Remove(task.Tid);
+                }
+            }
+        });
+        _disposed = true;
+        _work.CompleteAdding();
+        _thread.Join();
+        _work.Dispose();
+    }
+
+    void Loop()
+    {
+        foreach (var item in _work.GetConsumingEnumerable()) item();
+    }
+}

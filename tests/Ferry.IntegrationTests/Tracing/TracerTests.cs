@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics.X86;
+using Ferry.IntegrationTests.Support;
+using Ferry.Linux;
+using Ferry.Tracing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Ferry.IntegrationTests.Tracing;
+
+public sealed class TracerTests(ITestOutputHelper output)
+{
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [RootFact]
+    public void Seize_stops_the_task_and_remote_getpid_returns_its_pid_then_detach_lets_it_run_on()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        Assert.True(task.IsStopped);
+        Assert.Equal(Signals.SIGTRAP, task.StopSignal);
+        Assert.Equal(target.Pid, task.Pid);
+
+        var regs = task.GetRegisters();
+        Assert.NotEqual(0UL, regs.rip);
+        Assert.NotEqual(0UL, regs.rsp);
+
+        var counterAddress = target.Address("counter");
+        var before = task.Memory.Read<ulong>(counterAddress);
+        Thread.Sleep(30);
+        Assert.Equal(before, task.Memory.Read<ulong>(counterAddress)); // stopped: no counting
+
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        Assert.Equal(regs, task.GetRegisters()); // the injected call left no trace in the registers
+
+        task.Detach();
+        Assert.False(task.IsAttached);
+        using var memory = new RemoteMemory(target.Pid);
+        WaitUntil(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
+        Assert.False(target.Process.HasExited);
+    }
+
+    [RootFact]
+    public void Remote_mmap_then_write_and_read_back_then_munmap()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+
+        var address = task.SyscallOrThrow(Sys.mmap, 0, 8192, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        Assert.Equal("rw-p", MappingPermissions(target.Pid, (ulong)address)); // (it may merge with a neighbour)
+
+        var data = new byte[8192];
+        Random.Shared.NextBytes(data);
+        task.Memory.Write((ulong)address, data);
+        var back = new byte[8192];
+        task.Memory.Read((ulong)address, back);
+        Assert.Equal(data, back);
+
+        Assert.Equal(0, task.Syscall(Sys.munmap, address, 8192));
+        Assert.Null(MappingPermissions(target.Pid, (ulong)address));
+        task.Detach();
+    }
+
+    [RootFact]
+    public void Memory_writes_reach_read_only_pages_through_proc_pid_mem()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var address = (ulong)task.SyscallOrThrow(Sys.mmap, 0, 4096, Mman.PROT_READ, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+
+        task.Memory.Write(address + 100, "read-only"u8);
+        var back = new byte[9];
+        task.Memory.Read(address + 100, back);
+        Assert.Equal("read-only"u8.ToArray(), back);
+
+        task.SyscallOrThrow(Sys.munmap, (long)address, 4096);
+        var error = Assert.Throws<LinuxException>(() => task.Memory.Read(address, back));
+        Assert.Contains($"{address:x}", error.Message);
+        Assert.Contains("EIO", error.Message);
+        task.Detach();
+    }
+
+    [RootFact]
+    public void Remote_rt_sigaction_reads_the_handler_the_target_installed()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+
+        KernelSigAction action;
+        using (var scratch = task.MapScratch())
+        {
+            Assert.Equal(0, task.Syscall(Sys.rt_sigaction, Signals.SIGUSR1, 0, scratch.At(), Signals.KernelSigSetSize));
+            action = scratch.Read<KernelSigAction>(0);
+            Assert.Equal("rw-p", MappingPermissions(target.Pid, scratch.Address));
+        }
+        Assert.Equal(target.Address("handler"), action.handler);
+        Assert.NotEqual(0UL, action.flags & Signals.SA_RESTART);
+        Assert.NotEqual(0UL, action.flags & Signals.SA_RESTORER); // glibc always supplies its restorer
+        Assert.Equal(Signals.Bit(Signals.SIGUSR2), action.mask);
+        Assert.Equal(-Errno.EINVAL, task.Syscall(Sys.rt_sigaction, Signals.SIGUSR1, 0, 0, 3)); // bad sigsetsize
+
+        var error = Assert.Throws<LinuxException>(() => task.SyscallOrThrow(Sys.rt_sigaction, Signals.SIGUSR1, 0, 0, 3));
+        Assert.Equal($"remote rt_sigaction for pid {target.Pid} failed: EINVAL (Invalid argument)", error.Message);
+        task.Detach();
+
+        // The handler still works after detach: SIGUSR1 is counted.
+        target.Process.Signal(Signals.SIGUSR1);
+        using var memory = new RemoteMemory(target.Pid);
+        WaitUntil(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run");
+    }
+
+    [RootFact]
+    public void XState_round_trip_changes_a_zmm_register_the_target_then_sees()
+    {
+        if (!Avx512F.IsSupported) return; // nothing to test on a CPU without ZMM registers
+        using var target = RunningTarget.Start("trace_zmm");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+
+        var xstate = task.GetXState();
+        output.WriteLine($"XSAVE area: {xstate.Length} bytes");
+        var hi16Zmm = X86Base.CpuId(0xD, 7).Ebx; // standard-format offset of ZMM16..31
+        var zmm31 = hi16Zmm + 15 * 64;
+        Assert.True(xstate.Length >= zmm31 + 64, $"XSAVE area of {xstate.Length} bytes has no ZMM31 at {zmm31}");
+        var expected = Enumerable.Range(0, 64).Select(i => (byte)(0xA0 + i)).ToArray();
+        Assert.Equal(expected, xstate.AsSpan(zmm31, 64).ToArray());
+
+        var changed = expected.Select(b => (byte)~b).ToArray();
+        changed.CopyTo(xstate, zmm31);
+        task.SetXState(xstate);
+        Assert.Equal(changed, task.GetXState().AsSpan(zmm31, 64).ToArray());
+        task.Detach();
+
+        using var memory = new RemoteMemory(target.Pid);
+        var observed = new byte[64];
+        WaitUntil(() =>
+        {
+            memory.Read(target.Address("observed"), observed);
+            return observed.SequenceEqual(changed);
+        }, "the target to see the new ZMM31");
+    }
+
+    [RootFact]
+    public void A_read_blocked_on_a_pipe_restarts_after_remote_syscalls_and_gets_the_data()
+    {
+        using var pipe = Pipe.Create();
+        using var target = RunningTarget.Start("trace_reader", stdin: Stdio.Descriptor(pipe.ReadFd));
+        pipe.CloseRead();
+        target.WaitUntilInSyscall(Sys.read, Patience);
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+
+        var regs = task.GetRegisters();
+        Assert.Equal((ulong)Sys.read, regs.orig_rax);
+        Assert.Equal(-Errno.ERESTARTSYS, (long)regs.rax);
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        using (var scratch = task.MapScratch()) scratch.Write(0, "scribble"u8);
+        Assert.Equal(regs, task.GetRegisters());
+
+        task.Detach();
+        pipe.Write("hello ferry");
+        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Patience));
+        Assert.Contains("got=hello ferry", target.Output);
+    }
+
+    [RootFact]
+    public void A_nanosleep_interrupted_by_remote_syscalls_completes()
+    {
+        using var target = RunningTarget.Start("trace_sleeper");
+        target.WaitUntilInSyscall(Sys.nanosleep, Patience);
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var regs = task.GetRegisters();
+        Assert.Equal((ulong)Sys.nanosleep, regs.orig_rax);
+        Assert.Equal(-Errno.ERESTART_RESTARTBLOCK, (long)regs.rax);
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        task.Detach();
+
+        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Patience));
+        Assert.Equal("0", target.Value("rc"));
+        Assert.InRange(int.Parse(target.Value("slept_ms")), 1490, 5000);
+    }
+
+    [RootFact]
+    public void One_remote_syscall_costs_microseconds()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        const int calls = 2000;
+        var (elapsed, sum) = tracer.Run(() =>
+        {
+            task.Syscall(Sys.getpid); // warm up: finds the vdso syscall instruction
+            var clock = Stopwatch.StartNew();
+            long total = 0;
+            for (var i = 0; i < calls; i++) total += task.Syscall(Sys.getpid);
+            return (clock.Elapsed, total);
+        });
+        Assert.Equal((long)target.Pid * calls, sum);
+        var perCall = elapsed.TotalMicroseconds / calls;
+        output.WriteLine($"one remote getpid: {perCall:0.0} µs ({calls} calls in {elapsed.TotalMilliseconds:0} ms)");
+        Assert.InRange(perCall, 0.5, 2000); // generous: the machine is shared; the figure is in the output
+        task.Detach();
+    }
+
+    [RootFact]
+    public void Calls_from_many_threads_all_run_on_the_tracer_thread()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var results = Enumerable.Range(0, 8).AsParallel().WithDegreeOfParallelism(4)
+            .Select(_ => task.Syscall(Sys.getpid)).ToArray();
+        Assert.All(results, r => Assert.Equal(target.Pid, r));
+        task.Detach();
+    }
+
+    [RootFact]
+    public void Signal_mask_and_pending_signals_are_readable()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var mask = task.GetSigMask();
+        task.SetSigMask(mask | Signals.Bit(Signals.SIGUSR2));
+        Assert.Equal(mask | Signals.Bit(Signals.SIGUSR2), task.GetSigMask());
+        // A blocked signal stays pending in the shared queue (kill) and is seen without being dequeued.
+        target.Process.Signal(Signals.SIGUSR2);
+        WaitUntil(() => task.PeekPendingSignals(shared: true).Length == 1, "SIGUSR2 to be pending");
+        var pending = task.PeekPendingSignals(shared: true)[0];
+        Assert.Equal(Signals.SIGUSR2, pending.si_signo);
+        Assert.Equal(LibC.getpid(), pending.Pid);
+        Assert.Empty(task.PeekPendingSignals(shared: false));
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid)); // the pending signal does not disturb injection
+        Assert.Equal(Ptrace.SYSCALL_INFO_NONE, task.GetSyscallInfo().op);
+        task.Detach();
+    }
+
+    [RootFact]
+    public void A_syscall_instruction_supplied_by_the_caller_is_used()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var code = task.SyscallOrThrow(Sys.mmap, 0, 4096, Mman.PROT_READ | Mman.PROT_EXEC, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        task.Memory.Write((ulong)code + 16, [0x0f, 0x05, 0xcc]); // syscall; int3 (written through /proc/PID/mem: r-x)
+        Assert.Equal(target.Pid, task.SyscallAt((ulong)code + 16, Sys.getpid));
+
+        var error = Assert.Throws<TracingException>(() => task.SyscallAt((ulong)code, Sys.getpid)); // zeros: not a syscall
+        Assert.Contains("expected", error.Message);
+        task.Detach();
+    }
+
+    [RootFact]
+    public void Errors_name_the_call_the_pid_and_the_errno()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        var pid = target.Pid;
+        target.Process.Kill();
+        using var tracer = new Tracer();
+        var error = Assert.Throws<LinuxException>(() => tracer.Seize(pid));
+        Assert.Equal($"ptrace(PTRACE_SEIZE) for pid {pid} failed: ESRCH (No such process)", error.Message);
+    }
+
+    /// <summary>The permissions of the mapping holding <paramref name="address"/>, null when unmapped.</summary>
+    static string? MappingPermissions(int pid, ulong address)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/maps"))
+        {
+            var fields = line.Split(' ', 3);
+            var bounds = fields[0].Split('-');
+            if (address >= Convert.ToUInt64(bounds[0], 16) && address < Convert.ToUInt64(bounds[1], 16)) return fields[1];
+        }
+        return null;
+    }
+
+    static void WaitUntil(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
+            Thread.Sleep(5);
+        }
+    }
+}
