@@ -1,0 +1,49 @@
+namespace Ferry.Procfs;
+
+/// <summary>Threads (/proc/PID/task) and children (/proc/PID/task/TID/children) of a process.</summary>
+public static class ProcTasks
+{
+    /// <summary>The thread ids of the process, sorted (the thread group leader first, as its tid is the pid).</summary>
+    public static List<int> ReadThreadIds(int pid)
+    {
+        string[] names;
+        try
+        {
+            names = Directory.GetDirectories(ProcFile.PathOf(pid, "task"));
+        }
+        catch (Exception e) when (ProcFile.IsMissingProcess(pid, e))
+        {
+            throw new ProcessNotFoundException(pid, e);
+        }
+        var tids = new List<int>(names.Length);
+        foreach (string name in names)
+            if (int.TryParse(Path.GetFileName(name), out int tid)) tids.Add(tid);
+        tids.Sort((a, b) => a == pid ? -1 : b == pid ? 1 : a.CompareTo(b));
+        return tids;
+    }
+
+    /// <summary>The children created by thread TID (space-separated pids).</summary>
+    public static List<int> ReadChildren(int pid, int tid) =>
+        ParseChildren(ProcFile.ReadAllBytes(pid, $"task/{tid}/children"), ProcFile.PathOf(pid, $"task/{tid}/children"));
+
+    /// <summary>The children of every thread of the process.</summary>
+    public static List<int> ReadAllChildren(int pid)
+    {
+        var children = new List<int>();
+        foreach (int tid in ReadThreadIds(pid)) children.AddRange(ReadChildren(pid, tid));
+        return children;
+    }
+
+    public static List<int> ParseChildren(ReadOnlySpan<byte> text, string source = "children")
+    {
+        var pids = new List<int>();
+        var c = new ProcText(text, source);
+        while (true)
+        {
+            while (!c.AtEnd && (c.Peek == ' ' || c.Peek == '\n')) c.TryConsume(c.Peek);
+            if (c.AtEnd) break;
+            pids.Add(c.ReadInt32());
+        }
+        return pids;
+    }
+}
