@@ -1,0 +1,53 @@
+using Ferry.Images;
+using Ferry.Images.Protos;
+
+namespace Ferry.Checkpoint;
+
+/// <summary>Writes the per-process and global images of a dump under CRIU's file names (mode 0600).</summary>
+internal static class ImageSetWriter
+{
+    public static void WriteProcess(string dir, ProcessImages p)
+    {
+        foreach (var (tid, core) in p.Cores)
+            ImageWriter.WriteFile(Path.Combine(dir, $"core-{tid}.img"), ImageKinds.Core, [core]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"ids-{p.Pid}.img"), ImageKinds.Ids, [p.Ids]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"mm-{p.Pid}.img"), ImageKinds.Mm, [p.Mm]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"fs-{p.Pid}.img"), ImageKinds.Fs, [p.Fs]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageKinds.Fdinfo, p.Fds);
+    }
+
+    public static void WriteTree(string dir, IEnumerable<ProcessImages> processes, task_kobj_ids_entry rootIds)
+    {
+        ImageWriter.WriteFile(Path.Combine(dir, "pstree.img"), ImageKinds.Pstree, processes.Select(p => p.Pstree));
+        ImageWriter.WriteFile(Path.Combine(dir, "inventory.img"), ImageKinds.Inventory,
+        [
+            new inventory_entry
+            {
+                ImgVersion = 2, // CRTOOLS_IMAGES_V1_1: every image but this one starts with the common magic
+                FdinfoPerId = true,
+                RootIds = rootIds,
+                NsPerId = true,
+                Lsmtype = lsmtype.NoLsm,
+                DumpCriuRunId = Guid.NewGuid().ToString(),
+            },
+        ]);
+    }
+
+    public static void WriteStats(string dir, DumpResult result, TimeSpan freezing, long pagesScanned)
+    {
+        static uint Micro(TimeSpan t) => (uint)Math.Min(uint.MaxValue, t.Ticks / 10);
+        ImageWriter.WriteFile(Path.Combine(dir, "stats-dump"), ImageKinds.Stats,
+        [
+            new stats_entry
+            {
+                Dump = new dump_stats_entry
+                {
+                    FreezingTime = Micro(freezing), FrozenTime = Micro(result.Frozen),
+                    MemdumpTime = Micro(result.MemoryWrite), MemwriteTime = Micro(result.MemoryWrite),
+                    PagesScanned = (ulong)pagesScanned, PagesSkippedParent = 0, PagesWritten = (ulong)result.PagesWritten,
+                    PagesLazy = 0,
+                },
+            },
+        ]);
+    }
+}
