@@ -36,16 +36,17 @@ internal static class DumpCommand
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
             };
-            using var log = new Log(LogPath(parse.GetValue(logFile), parse.GetValue(workDir), request.ImagesDir),
-                parse.GetValue(verbosity));
+            var logPath = LogPath(parse.GetValue(logFile), parse.GetValue(workDir), request.ImagesDir);
+            using var log = new Log(logPath, parse.GetValue(verbosity));
             try
             {
                 var result = Dumper.Dump(request, log);
                 log.Info($"Dumping finished successfully: {result.MemoryBytes} bytes of memory, frozen {result.Frozen.TotalMilliseconds:F2} ms, total {result.Total.TotalMilliseconds:F2} ms");
                 return CliAction.Ok;
             }
-            catch (Exception e)
+            catch (Exception e) when (logPath is not null)
             {
+                // Without a log file the error line is printed once, by CliAction.
                 log.Error(e.Message);
                 throw;
             }

@@ -7,7 +7,7 @@
  *   fd 11 a FIFO DIR/fifo (O_RDWR) with 6 unread bytes "fifo!\n"
  *   SIGUSR1 handler (SA_RESTART), SIGUSR2 blocked and pending, ITIMER_REAL 5 s interval with a SIGALRM handler,
  *   an alternate signal stack of 64 KiB, umask 027, 16 MiB of anonymous memory filled with a pattern.
- * Writes DIR/ready when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
+ * Prints memory=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
  * Usage: dump_resources DIR [read]. */
 #include <fcntl.h>
 #include <signal.h>
@@ -84,8 +84,8 @@ int main(int argc, char **argv)
     unsigned char *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     for (size_t i = 0; i < size; i += 4096) memset(memory + i, (int)((i >> 12) * 7 + 1) & 0xff, 4096);
 
-    snprintf(path, sizeof path, "%s/ready", dir);
-    close(open(path, O_WRONLY | O_CREAT, 0644));
+    printf("memory=%p\nready\n", (void *)memory);
+    fflush(stdout);
     if (argc > 2 && strcmp(argv[2], "read") == 0) {
         int empty[2];
         char c;

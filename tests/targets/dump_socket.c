@@ -1,16 +1,14 @@
-/* Holds a UNIX socket pair (fds 3, 4) and sleeps: a resource the dump refuses. Writes DIR/ready.
- * Usage: dump_socket DIR. */
-#include <fcntl.h>
+/* Holds a UNIX socket pair (fds 3, 4) and sleeps: a resource the dump refuses. Prints "ready".
+ * Usage: dump_socket. */
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(int argc, char **argv)
+int main(void)
 {
-    char path[4096];
     int sv[2];
-    if (argc < 2 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 2;
-    snprintf(path, sizeof path, "%s/ready", argv[1]);
-    close(open(path, O_WRONLY | O_CREAT, 0644));
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 2;
+    printf("ready\n");
+    fflush(stdout);
     for (;;) pause();
 }

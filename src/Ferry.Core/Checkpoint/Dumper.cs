@@ -30,7 +30,7 @@ public static class Dumper
         {
             throw new FerryException($"process {request.Pid} exited during the dump");
         }
-        catch (Exception e) when (e is LinuxException or TracingException or ProcFormatException or Images.ImageFormatException)
+        catch (Exception e) when (e is LinuxException or TracingException or ProcFormatException or InvalidOperationException or InvalidDataException)
         {
             throw new FerryException($"dump of process {request.Pid} failed: {e.Message}", e);
         }
@@ -47,31 +47,36 @@ public static class Dumper
         var tasks = Freeze(tracer, pid);
         var frozenAt = clock.Elapsed;
         log.Info($"froze process {pid} ({tasks.Count} thread(s)) in {frozenAt.TotalMilliseconds:F2} ms");
-        var killed = false;
-        try
+        // Everything that touches the task runs on the tracer thread: each ptrace request from elsewhere would
+        // cost a hand-off between threads, and a dump makes hundreds of them.
+        return tracer.Run(() =>
         {
-            var files = new FileTable(request.ImagesDir);
-            var (process, memory, memoryTime) = Collect(tasks, files, request.ImagesDir, log);
-            files.WriteImages();
-            ImageSetWriter.WriteProcess(request.ImagesDir, process);
-            ImageSetWriter.WriteTree(request.ImagesDir, [process], process.Ids);
-            log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
-
-            if (!request.LeaveRunning)
+            var killed = false;
+            try
             {
-                Kill(tasks);
-                killed = true;
+                var files = new FileTable(request.ImagesDir);
+                var (process, memory, memoryTime) = Collect(tasks, files, request.ImagesDir, log);
+                files.WriteImages();
+                ImageSetWriter.WriteProcess(request.ImagesDir, process);
+                ImageSetWriter.WriteTree(request.ImagesDir, [process], process.Ids);
+                log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
+
+                if (!request.LeaveRunning)
+                {
+                    Kill(tasks);
+                    killed = true;
+                }
+                var frozen = clock.Elapsed - frozenAt;
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes);
+                ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, memory.Pages);
+                return result;
             }
-            var frozen = clock.Elapsed - frozenAt;
-            var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes);
-            ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, memory.Pages);
-            return result;
-        }
-        finally
-        {
-            if (!killed) Release(tasks, log);
-            log.Info($"released process {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({(killed ? "killed" : "running")})");
-        }
+            finally
+            {
+                if (!killed) Release(tasks, log);
+                log.Info($"released process {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({(killed ? "killed" : "running")})");
+            }
+        });
     }
 
     static void RequireProcess(int pid)

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Ferry.Checkpoint;
 using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Linux;
@@ -25,18 +26,20 @@ internal static unsafe class MemoryDumper
         var runs = PageScanner.Scan(pid, vmas, stackPointers);
         WritePagemap(Path.Combine(imagesDir, $"pagemap-{pid}.img"), pagesId, runs);
         var total = runs.Sum(r => (long)r.Pages) * (long)PageScanner.PageSize;
-        using (var pages = File.OpenHandle(Path.Combine(imagesDir, $"pages-{pagesId}.img"), FileMode.Create, FileAccess.ReadWrite,
-                   FileShare.None, FileOptions.None, total))
+        using (var pages = new FileStream(Path.Combine(imagesDir, $"pages-{pagesId}.img"), new FileStreamOptions
+               {
+                   Mode = FileMode.Create, Access = FileAccess.Write, BufferSize = 0, PreallocationSize = total,
+                   UnixCreateMode = ImageWriter.FileMode,
+               }))
         {
-            if (total > 0) CopyPages(pid, runs, pages);
+            if (total > 0) CopyPages(pid, runs, pages.SafeFileHandle, total);
         }
-        File.SetUnixFileMode(Path.Combine(imagesDir, $"pages-{pagesId}.img"), ImageWriter.FileMode);
         return new MemoryDumpStats(total / (long)PageScanner.PageSize, total, runs.Count);
     }
 
     static void WritePagemap(string path, uint pagesId, List<PageRun> runs)
     {
-        using var writer = ImageWriter.Create(path, ImageKinds.Pagemap);
+        using var writer = ImageFile.Create(path, ImageFile.Magic.Pagemap);
         writer.Write(new pagemap_head { PagesId = pagesId });
         // nr_pages is CRIU 4.x's count; the old 32-bit field is filled too when it fits, so CRIU 3.x tools read it.
         foreach (var run in runs)
@@ -47,10 +50,14 @@ internal static unsafe class MemoryDumper
             });
     }
 
-    /// <summary>Fills one buffer while the previous one is being written.</summary>
-    static void CopyPages(int pid, List<PageRun> runs, SafeFileHandle pages)
+    /// <summary>
+    /// Fills one buffer while the previous one is being written; the last (for small processes the only) buffer
+    /// is written on this thread, so a small dump starts no worker thread.
+    /// </summary>
+    static void CopyPages(int pid, List<PageRun> runs, SafeFileHandle pages, long total)
     {
-        var buffers = new[] { (byte*)NativeMemory.AlignedAlloc(BufferBytes, 4096), (byte*)NativeMemory.AlignedAlloc(BufferBytes, 4096) };
+        var size = (int)Math.Min(BufferBytes, total);
+        var buffers = new[] { (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096), total > size ? (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096) : null };
         using var reader = new PageReader(pid);
         Task? writing = null;
         try
@@ -61,20 +68,22 @@ internal static unsafe class MemoryDumper
             for (var turn = 0; runIndex < runs.Count; turn++)
             {
                 var buffer = buffers[turn & 1];
-                var filled = reader.Fill(runs, ref runIndex, ref runDone, buffer, BufferBytes);
+                var filled = reader.Fill(runs, ref runIndex, ref runDone, buffer, size);
                 writing?.Wait();
+                writing = null;
                 var offset = fileOffset;
-                writing = Task.Run(() => RandomAccess.Write(pages, new ReadOnlySpan<byte>(buffer, filled), offset));
                 fileOffset += filled;
+                if (runIndex == runs.Count)
+                    RandomAccess.Write(pages, new ReadOnlySpan<byte>(buffer, filled), offset);
+                else
+                    writing = Task.Run(() => RandomAccess.Write(pages, new ReadOnlySpan<byte>(buffer, filled), offset));
             }
-            writing?.Wait();
-            writing = null;
         }
         finally
         {
             writing?.Wait();
             NativeMemory.AlignedFree(buffers[0]);
-            NativeMemory.AlignedFree(buffers[1]);
+            if (buffers[1] is not null) NativeMemory.AlignedFree(buffers[1]);
         }
     }
 

@@ -17,7 +17,7 @@ internal record struct PageRun(ulong Address, ulong Pages, uint Flags, bool Read
 /// copied-on-write (not file pages); the vDSO whole; never vvar, vsyscall or guard regions. Anonymous private
 /// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them.
 /// </summary>
-internal static class PageScanner
+internal static unsafe class PageScanner
 {
     public const ulong PageSize = 4096;
     const ulong Present = 1UL << 63, Swapped = 1UL << 62, FilePage = 1UL << 61, GuardRegion = 1UL << 58;
@@ -26,13 +26,28 @@ internal static class PageScanner
 
     static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
 
-    public static List<PageRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    public static unsafe List<PageRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
     {
         var runs = new List<PageRun>();
         var zero = ZeroPagePfn.Value;
         var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
-        var entries = new ulong[BatchPages];
+        // Native memory: a managed array this large would make the GC commit a whole large-object region.
+        var entries = new Span<ulong>(NativeMemory.Alloc(BatchPages, sizeof(ulong)), BatchPages);
         using var pagemap = new PagemapReader(pid);
+        try
+        {
+            ScanVmas(pagemap, vmas, entries, zero, stackPages, runs);
+        }
+        finally
+        {
+            fixed (ulong* p = entries) NativeMemory.Free(p);
+        }
+        return runs;
+    }
+
+    static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
+        HashSet<ulong> stackPages, List<PageRun> runs)
+    {
         foreach (var vma in vmas)
         {
             if (!HasPrivatePages(vma)) continue;
@@ -43,7 +58,7 @@ internal static class PageScanner
             for (var start = vma.Start; start < vma.End; start += BatchPages * PageSize)
             {
                 var count = (int)Math.Min(BatchPages, (vma.End - start) / PageSize);
-                var read = pagemap.Read(start, entries.AsSpan(0, count));
+                var read = pagemap.Read(start, entries[..count]);
                 for (var i = 0; i < read; i++)
                 {
                     var pme = entries[i];
@@ -59,7 +74,6 @@ internal static class PageScanner
                 }
             }
         }
-        return runs;
     }
 
     static void Append(List<PageRun> runs, ulong address, uint flags, bool readable)
