@@ -4,6 +4,7 @@ using Ferry.Bench;
 var benchmarks = new Dictionary<string, Action>(StringComparer.Ordinal)
 {
     ["decode"] = DecodeBenchmark.Run,
+    ["dump"] = DumpBenchmark.Run,
 };
 
 var selected = args.Length == 0 || args.Contains("all") ? [.. benchmarks.Keys] : args;
