@@ -1,7 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
 
-namespace Ferry.Restore;
+namespace Ferry.Resources.Files;
 
 /// <summary>A file descriptor Ferry itself holds while handing a description to the task; Dispose closes it.</summary>
 public sealed class LocalFd(int fd) : IDisposable
