@@ -8,6 +8,27 @@ public static class FerryBinary
 {
     public static string? Path { get; } = Locate();
 
+    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+
+    /// <summary>Runs ferry with these arguments and collects its exit code and output (2 minutes at most).</summary>
+    public static Result Run(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Path ?? throw new FileNotFoundException("the ferry binary is not built: run scripts/build.sh or set FERRY_BIN"))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"ferry {string.Join(' ', args)} did not finish in 2 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
     static string? Locate()
     {
         var fromEnv = Environment.GetEnvironmentVariable("FERRY_BIN");
