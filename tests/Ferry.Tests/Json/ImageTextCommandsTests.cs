@@ -132,6 +132,8 @@ public sealed class ImageTextCommandsTests : IDisposable
     {
         { "{\"magic\": \"CORE\",\n \"entries\": [1,]}", ["<stdin>", "line 2, byte", "valid JSON"] },
         { "[]", ["top level", "an object"] },
+        { "{\"magic\": \"PSTREE\", \"magic\": \"CORE\", \"entries\": []}", ["valid JSON", "Duplicate property 'magic'"] },
+        { "{\"magic\": \"PS\u00ff\", \"entries\": []}", ["magic", "known image magic"] },
         { "{\"entries\": []}", ["magic", "image magic name"] },
         { "{\"magic\": \"NOPE\", \"entries\": []}", ["magic", "known image magic", "NOPE"] },
         { "{\"magic\": \"PSTREE\"}", ["entries", "a list"] },
@@ -157,6 +159,14 @@ public sealed class ImageTextCommandsTests : IDisposable
         Assert.Empty(output);
         Assert.False(File.Exists(Scratch("out.img")), "nothing may be written for bad input");
         AssertOneLineError(error, fragments);
+    }
+
+    [Fact]
+    public void Json_that_is_not_utf8_is_refused()
+    {
+        var (code, _, error) = Encode("-", "-", [(byte)'"', 0xff, 0xfe, (byte)'"']);
+        Assert.Equal(ImageTextCommands.BadInput, code);
+        AssertOneLineError(error, "<stdin>: byte 1: expected UTF-8 text");
     }
 
     [Fact]

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Ferry.Images.Protos;
 using Google.Protobuf;
 
@@ -88,9 +90,13 @@ public static class ImageJson
     /// <summary>Parses JSON text; syntax errors become <see cref="ImageJsonException"/> with line and byte.</summary>
     public static JsonNode Parse(ReadOnlySpan<byte> utf8)
     {
+        // The JSON reader would quietly turn bad bytes inside strings into U+FFFD; Python refuses them, and so do we.
+        var chars = new char[utf8.Length];
+        if (Utf8.ToUtf16(utf8, chars, out var valid, out _, replaceInvalidSequences: false) == OperationStatus.InvalidData)
+            throw new ImageJsonException($"byte {valid}", "UTF-8 text, found an invalid byte sequence");
         try
         {
-            return JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 256 })
+            return JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false })
                 ?? throw new ImageJsonException("top level", "an object, got null");
         }
         catch (JsonException e)
