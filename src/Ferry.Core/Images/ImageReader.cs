@@ -31,15 +31,7 @@ public sealed class ImageReader : IDisposable
         {
             throw new ImageFormatException(path, 0, $"a readable image file ({e.Message})", e);
         }
-        try
-        {
-            return new ImageReader(file, path);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        return new ImageReader(file, path);
     }
 
     /// <summary>Reads the image in <paramref name="stream"/>; <paramref name="name"/> is used in error messages.</summary>
@@ -62,17 +54,15 @@ public sealed class ImageReader : IDisposable
         position = stream.Position;
         length = stream.Length;
 
-        uint magic = ReadMagic("an image magic");
-        Prefix = magic switch
+        try
         {
-            ImageMagic.Common => ImagePrefix.Common,
-            ImageMagic.Service => ImagePrefix.Service,
-            _ => ImagePrefix.None,
-        };
-        if (Prefix != ImagePrefix.None)
-            magic = ReadMagic("an image type magic after the common magic");
-        Kind = ImageKinds.FindByMagic(magic)
-            ?? throw new ImageFormatException(Name, position - 4, $"a known image magic, found 0x{magic:x8}");
+            (Prefix, Kind) = ReadHeader();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The file name used in error messages.</summary>
@@ -114,6 +104,7 @@ public sealed class ImageReader : IDisposable
             throw Error(offset, $"a 4-byte entry size, found {got} bytes before the end");
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(sizeBytes);
         CheckRemaining(offset, size, "entry");
+        CheckInMemoryLimit(offset, size, "entry");
 
         MessageDescriptor descriptor = Kind.DescriptorAt(index);
         IMessage message = ParseMessage(descriptor, (int)size);
@@ -123,7 +114,7 @@ public sealed class ImageReader : IDisposable
     }
 
     /// <summary>The next entry's message as <typeparamref name="T"/>, or null at the end of the image.</summary>
-    public T? ReadMessage<T>() where T : class, IMessage => ReadEntry()?.Message as T;
+    public T? ReadMessage<T>() where T : class, IMessage => ReadEntry()?.As<T>();
 
     public void Dispose()
     {
@@ -165,6 +156,7 @@ public sealed class ImageReader : IDisposable
         if (size == 0)
             return ReadOnlyMemory<byte>.Empty;
         CheckRemaining(entryOffset, size, $"payload of the {message.Descriptor.Name}");
+        CheckInMemoryLimit(entryOffset, size, $"payload of the {message.Descriptor.Name}");
         var extra = new byte[size];
         ReadExactly(extra);
         return extra;
@@ -182,17 +174,35 @@ public sealed class ImageReader : IDisposable
                 throw Error(offset, $"message {i + 1} of {queue.Qnum} of the IPC queue");
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(sizeBytes);
             CheckRemaining(offset, size, "ipc_msg");
+            CheckInMemoryLimit(offset, size, "ipc_msg");
             var message = (ipc_msg)ParseMessage(ipc_msg.Descriptor, (int)size);
             ulong text = ExtraPayloadRules.RoundUp(message.Msize, 8);
             CheckRemaining(offset, text, "IPC message text");
             stream.Seek((long)text, SeekOrigin.Current);
             position += (long)text;
         }
+        CheckInMemoryLimit(start, (ulong)(position - start), "IPC message queue");
         var all = new byte[position - start];
         stream.Seek(start, SeekOrigin.Begin);
         position = start;
         ReadExactly(all);
         return all;
+    }
+
+    private (ImagePrefix, ImageKind) ReadHeader()
+    {
+        uint magic = ReadMagic("an image magic");
+        var prefix = magic switch
+        {
+            ImageMagic.Common => ImagePrefix.Common,
+            ImageMagic.Service => ImagePrefix.Service,
+            _ => ImagePrefix.None,
+        };
+        if (prefix != ImagePrefix.None)
+            magic = ReadMagic("an image type magic after the common magic");
+        var kind = ImageKinds.FindByMagic(magic)
+            ?? throw Error(position - 4, $"a known image magic, found 0x{magic:x8}");
+        return (prefix, kind);
     }
 
     private uint ReadMagic(string expected)
@@ -210,6 +220,13 @@ public sealed class ImageReader : IDisposable
         long remaining = length - position;
         if (size > (ulong)remaining)
             throw Error(offset, $"a {what} of {size} bytes, but only {remaining} bytes remain in the file");
+    }
+
+    /// <summary>Entries and payloads are held in one array each; larger ones are refused rather than mis-read.</summary>
+    private void CheckInMemoryLimit(long offset, ulong size, string what)
+    {
+        if (size > (ulong)Array.MaxLength)
+            throw Error(offset, $"a {what} of at most {Array.MaxLength} bytes, found {size}");
     }
 
     private int ReadUpTo(Span<byte> buffer)

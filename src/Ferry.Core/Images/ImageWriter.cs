@@ -67,6 +67,8 @@ public sealed class ImageWriter : IDisposable
         var expected = Kind.DescriptorAt(index);
         if (message.Descriptor != expected)
             throw new ArgumentException($"{Kind.Name} entry {index} must be {expected.Name}, not {message.Descriptor.Name}", nameof(message));
+        if (!message.IsInitialized())
+            throw new ArgumentException($"{message.Descriptor.Name} lacks required fields", nameof(message));
         ulong? declared = ExtraPayloadRules.DeclaredLength(Kind.ExtraAt(index), message);
         if (declared is { } length && length != (ulong)extra.Length)
             throw new ArgumentException($"{message.Descriptor.Name} declares {length} payload bytes, got {extra.Length}", nameof(extra));
@@ -101,8 +103,12 @@ public sealed class ImageWriter : IDisposable
             Access = FileAccess.Write,
             BufferSize = bufferSize,
         };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = FileMode;
-        return new FileStream(path, options);
+        if (OperatingSystem.IsWindows())
+            return new FileStream(path, options);
+        options.UnixCreateMode = FileMode;
+        var file = new FileStream(path, options);
+        // A file left by an earlier dump keeps its mode on truncation; images must never be readable by others.
+        File.SetUnixFileMode(file.SafeFileHandle, FileMode);
+        return file;
     }
 }
