@@ -19,7 +19,12 @@ public static class ImageSummary
         if (!directory.Exists(ImageNames.Pstree))
             throw new ImageFormatException(directory.PathOf(ImageNames.Pstree), 0, "the process tree of an image directory");
         var processes = directory.ReadPstree();
-        var comms = processes.ToDictionary(p => p.Pid, p => Comm(directory, (int)p.Pid));
+        var comms = new Dictionary<uint, string>();
+        foreach (var process in processes)
+        {
+            if (!comms.TryAdd(process.Pid, Comm(directory, (int)process.Pid)))
+                throw new ImageFormatException(directory.PathOf(ImageNames.Pstree), 0, $"each pid once, found {process.Pid} twice");
+        }
         var files = new FileDescriptions(directory);
         var text = new StringBuilder();
 
