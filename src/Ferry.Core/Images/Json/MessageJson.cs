@@ -7,7 +7,7 @@ namespace Ferry.Images.Json;
 
 /// <summary>
 /// One protobuf message to crit's JSON object (crit's <c>pb2dict</c>), driven by descriptors: the set fields in
-/// field-number order, enums by name, bytes in base64, and with <paramref name="pretty"/> the <c>(criu)</c>
+/// field-number order, enums by name, bytes in base64, and when <c>pretty</c> the <c>(criu)</c>
 /// options applied: hex numbers (inherited by nested messages), IP addresses, flag names, "major:minor"
 /// devices and named values. <see cref="FromJson"/> is the reverse (crit's <c>dict2pb</c>): it takes those forms
 /// and plain numbers alike.
