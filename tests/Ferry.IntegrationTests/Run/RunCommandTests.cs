@@ -177,11 +177,30 @@ public sealed class RunCommandTests : IDisposable
         }
     }
 
-    static Process StartFerry(params string[] args)
+    static FerryRun StartFerry(params string[] args)
     {
         var start = new ProcessStartInfo(FerryBinary.Path) { RedirectStandardInput = true };
         foreach (string arg in args) start.ArgumentList.Add(arg);
-        return Process.Start(start)!;
+        return new FerryRun(Process.Start(start)!);
+    }
+
+    /// <summary>A `ferry run` in the foreground; Dispose SIGKILLs its init (ending the namespace) if it still runs.</summary>
+    sealed class FerryRun(Process ferry) : IDisposable
+    {
+        public int Id => ferry.Id;
+        public int ExitCode => ferry.ExitCode;
+        public StreamWriter StandardInput => ferry.StandardInput;
+        public bool WaitForExit(TimeSpan timeout) => ferry.WaitForExit(timeout);
+
+        public void Dispose()
+        {
+            if (!ferry.HasExited)
+            {
+                foreach (int init in ProcTasks.ReadAllChildren(ferry.Id)) Ferry.Linux.LibC.kill(init, 9);
+                ferry.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+            ferry.Dispose();
+        }
     }
 
     static void Send(int pid, string signal)
