@@ -10,16 +10,21 @@ namespace Ferry.Namespaces;
 /// /proc/self/ns/pid; its init is the ancestor whose NSpid ends in 1 (orphans are reparented to it, so the parent
 /// chain always reaches it). The namespace is Ferry's when that init's comm is <see cref="InitImage.Comm"/> and its
 /// exe link is <see cref="InitImage.ExeLink"/>: a memfd Ferry wrote, which no ordinary program has.</para>
-/// <para><b>What the dump does with it</b> (a plan for the dump engine): dump the namespace from its init: every
-/// descendant of the init, never the init itself (a restore recreates it). PIDs in pstree.img are the PIDs
-/// inside (the last NSpid entry), as CRIU writes virtual PIDs; the main process is the root entry. In CRIU's
-/// terms the images describe a pid namespace without its init, which CRIU handles as an external namespace
-/// (<c>--external pid[KID]:KEY</c>, "Can't dump a pid namespace without the process init" otherwise): each
-/// task's ids (TaskKobjIdsEntry.pid_ns_id) differs from inventory.root_ids.pid_ns_id (the dumper's own
-/// namespace), and the root's pid is not 1. That pair is the image-level mark: a restore that sees it recreates
-/// the namespace with <see cref="PidNamespaceSession"/> (ferry-init as PID 1, then the root via
-/// <see cref="PidNamespaceSession.StartHusk"/> and <see cref="PidNamespaceSession.Adopt"/>) instead of failing on
-/// a root without PID 1. Images with pid 1 as root in a new namespace are CRIU's own case (a dumped init).</para>
+/// <para><b>What the dump does with it</b> (the plan for the dump engine): dump the namespace from its init:
+/// every descendant of the init, never the init itself (a restore recreates it). PIDs in pstree.img are the PIDs
+/// inside (the last NSpid entry), as CRIU writes virtual PIDs; the main process (the init's first child, inner
+/// PID 2 after <c>ferry run</c>) is the root entry, whose ppid is written as 0 like any CRIU root.</para>
+/// <para><b>The mark in the images</b> is CRIU's own: each ids-PID.img (TaskKobjIdsEntry) holds the task's
+/// pid_ns_id and mnt_ns_id, and inventory.img's root_ids holds the dumper's own (CRIU numbers namespaces 1, 2, …
+/// in the order it meets them, so a tree in Ferry's namespace gets ids that differ from root_ids, which stays
+/// pid_ns_id 1). A root whose pid_ns_id differs from root_ids.pid_ns_id while its pid is not 1 is "a pid
+/// namespace without its init": CRIU refuses to dump that ("Can't dump a pid namespace without the process
+/// init") unless told it is external (<c>--external pid[KID]:KEY</c>), and restores it only by joining a given
+/// namespace. Ferry's restore reads the same pair as "recreate a Ferry namespace": <see cref="PidNamespaceSession"/>
+/// (ferry-init as PID 1 with a fresh mount namespace and /proc), the root via
+/// <see cref="PidNamespaceSession.StartHusk"/> with its dumped PID, then <see cref="PidNamespaceSession.Adopt"/>.
+/// The mount namespace is ferry-init's (a private copy of the host's plus /proc), so it is recreated, not dumped.
+/// A root with pid 1 in its own namespace is CRIU's case of a dumped init and is not Ferry's.</para>
 /// </summary>
 public static class FerryNamespaces
 {
@@ -44,13 +49,14 @@ public static class FerryNamespaces
     public static int? FindFerryInit(int pid)
     {
         if (!IsInOtherPidNamespace(pid)) return null;
-        for (int p = pid; p > 0; p = ProcStatusFile.Read(p).PPid)
+        for (int p = pid; p > 0;)
         {
-            var nsPid = ProcStatusFile.Read(p).NSpid;
-            if (nsPid.Length < 2 || nsPid[^1] != 1) continue;
-            if (IsFerryInit(p)) return p;
-            throw new FerryException($"pid {pid} lives in a pid namespace whose init (pid {p}, {ProcMisc.ReadComm(p)}) is not Ferry's: "
-                + "dump that init instead, or start the program with 'ferry run'");
+            var status = ProcStatusFile.Read(p);
+            if (status.NSpid is [_, .., 1])
+                return IsFerryInit(p) ? p : throw new FerryException(
+                    $"pid {pid} lives in a pid namespace whose init (pid {p}, {status.Name}) is not Ferry's: "
+                    + "dump that init instead, or start the program with 'ferry run'");
+            p = status.PPid;
         }
         throw new FerryException($"pid {pid} lives in another pid namespace, but its init is not among its ancestors");
     }
