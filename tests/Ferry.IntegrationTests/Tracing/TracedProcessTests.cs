@@ -85,9 +85,32 @@ public sealed class TracedProcessTests
         using var target = RunningTarget.Start("trace_counter");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
+        Assert.Throws<InvalidOperationException>(() => task.Continue(Signals.SIGUSR1)); // ignored in an event stop
         task.Detach(Signals.SIGUSR1);
         using var memory = new RemoteMemory(target.Pid);
         Poll.Until(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run once");
+    }
+
+    [RootFact]
+    public void A_signal_stop_seen_by_WaitForStop_is_suppressed_or_passed_on()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var usr1 = target.Address("usr1_count");
+
+        task.Continue();
+        target.Process.Signal(Signals.SIGUSR1);
+        Assert.Equal(Signals.SIGUSR1, task.WaitForStop().StopSignal);
+        Assert.Equal(Signals.SIGUSR1, task.GetSigInfo().si_signo);
+        task.Continue(); // suppressed
+        target.Process.Signal(Signals.SIGUSR1);
+        Assert.Equal(Signals.SIGUSR1, task.WaitForStop().StopSignal);
+        task.Continue(Signals.SIGUSR1); // delivered
+        Poll.Until(() => task.Memory.Read<ulong>(usr1) >= 1, "the handler to run");
+        Thread.Sleep(20);
+        Assert.Equal(1UL, task.Memory.Read<ulong>(usr1)); // once: the first SIGUSR1 was suppressed
+        task.Detach();
     }
 
     [RootFact]
