@@ -14,6 +14,7 @@ public sealed unsafe class TracedTask
     UserRegs? _regs; // the kernel's copies while stopped (saves a ptrace call per remote syscall); dropped whenever the task runs
     ulong? _sigMask;
     ulong? _syscallInstruction;
+    bool _interruptSent;
 
     internal TracedTask(Tracer tracer, int tid, int pid)
     {
@@ -211,9 +212,17 @@ public sealed unsafe class TracedTask
     {
         RequireAttached();
         if (IsStopped) return;
-        Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        SendInterrupt();
         WaitForEventStop();
     });
+
+    /// <summary>PTRACE_INTERRUPT, unless one is already on its way (Seize without waiting sends it).</summary>
+    internal void SendInterrupt()
+    {
+        if (_interruptSent) return;
+        Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        _interruptSent = true;
+    }
 
     /// <summary>
     /// After Continue: waits for the task's next stop of any kind (a breakpoint's SIGTRAP, a fault, a signal) and
@@ -240,6 +249,7 @@ public sealed unsafe class TracedTask
             if (status.IsEventStop)
             {
                 IsStopped = true;
+                _interruptSent = false;
                 LastStop = status;
                 JobStopSignal = status.StopSignal == Signals.SIGTRAP ? 0 : status.StopSignal;
                 return;

@@ -54,9 +54,11 @@ public sealed class Tracer : IDisposable
     /// <summary>
     /// PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP. When the thread has seccomp
     /// on, PTRACE_O_SUSPEND_SECCOMP is added (unless <paramref name="suspendSeccomp"/> is false) so its filters do not
-    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN.
+    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN. With <paramref name="waitForStop"/> false
+    /// the interrupt is sent but not waited for: a task in a frozen cgroup stops only once thawed, so seize every
+    /// task, thaw, then call Interrupt on each to wait for its stop.
     /// </summary>
-    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true) => Run(() =>
+    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true, bool waitForStop = true) => Run(() =>
     {
         if (_tasks.TryGetValue(tid, out var known)) return known;
         var status = ReadStatus(tid);
@@ -66,7 +68,8 @@ public sealed class Tracer : IDisposable
         _tasks[tid] = task;
         try
         {
-            task.Interrupt();
+            task.SendInterrupt();
+            if (waitForStop) task.Interrupt();
         }
         catch
         {

@@ -23,3 +23,15 @@ public sealed class RootAvx512FactAttribute : RootFactAttribute
         if (Skip is null && !Avx512F.IsSupported) Skip = "needs a CPU with AVX-512 (ZMM registers)";
     }
 }
+
+/// <summary>A root fact that also needs the cgroup v1 freezer hierarchy mounted at /sys/fs/cgroup/freezer.</summary>
+public sealed class RootFreezerFactAttribute : RootFactAttribute
+{
+    public const string Hierarchy = "/sys/fs/cgroup/freezer";
+
+    public RootFreezerFactAttribute()
+    {
+        if (Skip is null && !File.Exists(Path.Combine(Hierarchy, "cgroup.procs")))
+            Skip = $"needs the cgroup v1 freezer at {Hierarchy}";
+    }
+}

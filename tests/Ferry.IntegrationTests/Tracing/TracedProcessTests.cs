@@ -113,6 +113,39 @@ public sealed class TracedProcessTests
         task.Detach();
     }
 
+    [RootFreezerFact]
+    public void A_task_in_a_frozen_cgroup_is_seized_and_stops_once_thawed()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        var cgroup = Path.Combine(RootFreezerFactAttribute.Hierarchy, $"ferry-test-{Environment.ProcessId}-{target.Pid}");
+        Directory.CreateDirectory(cgroup);
+        try
+        {
+            File.WriteAllText(Path.Combine(cgroup, "cgroup.procs"), target.Pid.ToString());
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "FROZEN");
+            Poll.Until(() => File.ReadAllText(Path.Combine(cgroup, "freezer.state")).Trim() == "FROZEN", "the cgroup to freeze");
+
+            using var tracer = new Tracer();
+            var task = tracer.Seize(target.Pid, waitForStop: false); // waiting now would wait for ever
+            Assert.False(task.IsStopped);
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            task.Interrupt();
+            Assert.True(task.IsStopped);
+            Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+
+            var counter = target.Address("counter");
+            var before = task.Memory.Read<ulong>(counter);
+            task.Detach();
+            Poll.Until(() => task.Memory.Read<ulong>(counter) > before + 5, "the counter to go on after thaw and detach");
+        }
+        finally
+        {
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            File.WriteAllText(Path.Combine(RootFreezerFactAttribute.Hierarchy, "cgroup.procs"), target.Pid.ToString());
+            Directory.Delete(cgroup);
+        }
+    }
+
     [RootFact]
     public void Kill_ends_the_traced_process()
     {
