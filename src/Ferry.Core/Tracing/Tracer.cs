@@ -186,6 +186,7 @@ public sealed class Tracer : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        if (IsTracerThread) throw new InvalidOperationException("a Tracer cannot be disposed from work running on its own thread");
         Run(() =>
         {
             foreach (var task in _tasks.Values.ToList())
