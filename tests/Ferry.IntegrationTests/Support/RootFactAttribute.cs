@@ -15,6 +15,15 @@ public class RootFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The theory form of <see cref="RootFactAttribute"/>.</summary>
+public sealed class RootTheoryAttribute : TheoryAttribute
+{
+    public RootTheoryAttribute()
+    {
+        if (LibC.geteuid() != 0) Skip = RootFactAttribute.Reason;
+    }
+}
+
 /// <summary>A root fact that also needs AVX-512 (ZMM registers) on this CPU.</summary>
 public sealed class RootAvx512FactAttribute : RootFactAttribute
 {
