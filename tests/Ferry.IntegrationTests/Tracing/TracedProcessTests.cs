@@ -40,6 +40,28 @@ public sealed class TracedProcessTests
     }
 
     [RootFact]
+    public void SeizeTree_stops_every_process_of_the_tree_and_lists_zombies()
+    {
+        using var target = RunningTarget.Start("trace_tree");
+        var a = int.Parse(target.Value("a"));
+        var b = int.Parse(target.Value("b"));
+        var c = int.Parse(File.ReadAllText($"/proc/{a}/task/{a}/children").Trim());
+        using var tracer = new Tracer();
+        var tree = tracer.SeizeTree(target.Pid);
+
+        Assert.Equal([target.Pid, a, c], tree.Tasks.Select(t => t.Pid));
+        Assert.Equal([b], tree.Zombies);
+        Assert.All(tree.Tasks, t =>
+        {
+            Assert.True(t.IsStopped);
+            Assert.Equal('t', State(t.Tid));
+            Assert.Equal(t.Pid, t.Syscall(Sys.getpid));
+        });
+        foreach (var task in tree.Tasks) task.Detach();
+        Assert.All(new[] { target.Pid, a, c }, pid => Assert.NotEqual('t', State(pid)));
+    }
+
+    [RootFact]
     public void Continue_then_Interrupt_stops_it_again()
     {
         using var target = RunningTarget.Start("trace_counter");
