@@ -226,6 +226,53 @@ public sealed class TracedProcessTests
     }
 
     [RootFact]
+    public void A_thread_created_by_a_remote_clone3_is_adopted_and_can_run_its_own_syscalls()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var main = tracer.Seize(target.Pid);
+        const long stackSize = 64 * 1024;
+        var stack = main.SyscallOrThrow(Sys.mmap, 0, stackSize, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        long tid;
+        using (var scratch = main.MapScratch())
+        {
+            scratch.Write(0, new CloneArgs
+            {
+                flags = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND |
+                        CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM | CloneFlags.CLONE_PTRACE,
+                stack = (ulong)stack,
+                stack_size = stackSize,
+            });
+            tid = main.SyscallOrThrow(Sys.clone3, scratch.At(), Marshal.SizeOf<CloneArgs>());
+        }
+        var thread = tracer.Adopt((int)tid);
+        Assert.Equal(target.Pid, thread.Pid);
+        Assert.Contains(tid.ToString(), Directory.GetDirectories($"/proc/{target.Pid}/task").Select(Path.GetFileName));
+        var regs = thread.GetRegisters();
+        Assert.Equal(0UL, regs.rax);
+        Assert.Equal((ulong)(stack + stackSize), regs.rsp);
+        Assert.Equal(tid, thread.Syscall(Sys.gettid));
+
+        // End the thread with an exit(0) of its own; the tracer sees it go.
+        regs.rip = thread.SyscallInstruction;
+        regs.rax = (ulong)Sys.exit;
+        regs.orig_rax = ulong.MaxValue;
+        regs.rdi = 0;
+        thread.SetRegisters(regs);
+        thread.Continue();
+        var end = Assert.Throws<TracingException>(() => thread.WaitForStop());
+        Assert.Contains("exited with code 0", end.Message);
+        Assert.False(thread.IsAttached);
+        Poll.Until(() => !Directory.Exists($"/proc/{target.Pid}/task/{tid}"), "the thread to be gone");
+
+        main.SyscallOrThrow(Sys.munmap, stack, stackSize);
+        var counter = target.Address("counter");
+        var before = main.Memory.Read<ulong>(counter);
+        main.Detach();
+        Poll.Until(() => main.Memory.Read<ulong>(counter) > before + 5, "the process to go on");
+    }
+
+    [RootFact]
     public void Continue_runs_injected_code_until_its_breakpoint()
     {
         using var target = RunningTarget.Start("trace_counter");
