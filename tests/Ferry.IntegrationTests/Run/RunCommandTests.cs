@@ -179,7 +179,7 @@ public sealed class RunCommandTests : IDisposable
 
     static FerryRun StartFerry(params string[] args)
     {
-        var start = new ProcessStartInfo(FerryBinary.Path) { RedirectStandardInput = true };
+        var start = new ProcessStartInfo(FerryBinary.Path!) { RedirectStandardInput = true };
         foreach (string arg in args) start.ArgumentList.Add(arg);
         return new FerryRun(Process.Start(start)!);
     }
