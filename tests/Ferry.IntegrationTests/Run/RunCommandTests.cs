@@ -14,7 +14,7 @@ public sealed class RunCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void ProgramIsPid2UnderTheInit()
     {
         var result = FerryBinary.Run("run", "--", "sh", "-c", "echo $$ $PPID; cat /proc/1/comm");
@@ -22,7 +22,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal($"2 1\n{InitImage.Comm}\n", result.StdOut);
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void ProcInsideShowsOnlyTheNamespace()
     {
         var result = FerryBinary.Run("run", "--", "sh", "-c", "ls /proc");
@@ -31,21 +31,21 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal([1, 2, 3], pids); // the init, sh, ls
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void ExitStatusPassesThrough()
     {
         Assert.Equal(42, FerryBinary.Run("run", "--", "sh", "-c", "exit 42").ExitCode);
         Assert.Equal(128 + 9, FerryBinary.Run("run", "--", "sh", "-c", "kill -KILL $$").ExitCode);
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void ArgumentsAfterDoubleDashAreTheProgramsOwn()
     {
         var result = FerryBinary.Run("run", "--", "sh", "-c", "printf '%s|' \"$@\"", "sh", "-v", "-d", "--pidfile");
         Assert.Equal((0, "-v|-d|--pidfile|"), (result.ExitCode, result.StdOut));
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void MissingProgramIsOneLineError()
     {
         var result = FerryBinary.Run("run", "--", "no-such-program-ferry");
@@ -53,7 +53,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal("ferry run: no-such-program-ferry: not found in PATH\n", result.StdErr);
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void SignalsSentToTheInitReachTheProgram()
     {
         string log = Path.Combine(_dir, "log");
@@ -81,7 +81,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.False(Directory.Exists($"/proc/{init}"));
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void SignalsSentToFerryRunReachTheProgram()
     {
         string log = Path.Combine(_dir, "log");
@@ -93,7 +93,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(4, ferry.ExitCode);
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void OrphansAreReapedByTheInit()
     {
         // The inner sh exits at once, so its background sleep is orphaned: it must be reparented to the init
@@ -105,7 +105,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal((0, "ppid=1\nreaped\n"), (result.ExitCode, result.StdOut));
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void NothingIsLeftBehind()
     {
         int procMountsBefore = HostProcMounts();
@@ -124,7 +124,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(procMountsBefore, HostProcMounts());
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void MountsInsideAreMadePrivate()
     {
         // A shared mount on the host must reach the namespace as a private copy: otherwise mounts made inside
@@ -156,7 +156,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(0, sh.ExitCode);
     }
 
-    [RootFact]
+    [RootFerryBinaryFact]
     public void DetachedRunReturnsAtOnceAndPrintsThePids()
     {
         string pidFile = Path.Combine(_dir, "pid");
