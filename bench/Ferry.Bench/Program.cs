@@ -4,6 +4,7 @@ using Ferry.Bench;
 var benchmarks = new Dictionary<string, Action>(StringComparer.Ordinal)
 {
     ["decode"] = DecodeBenchmark.Run,
+    ["dump"] = DumpBenchmark.Run,
     ["restore"] = RestoreBenchmark.Run,
 };
 

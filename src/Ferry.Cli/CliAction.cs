@@ -20,6 +20,11 @@ internal static class CliAction
             Console.Error.WriteLine($"ferry {verb}: {e.Message}");
             return Failed;
         }
+        catch (Ferry.Linux.LinuxException e)
+        {
+            Console.Error.WriteLine($"ferry {verb}: {e.Message}");
+            return Failed;
+        }
         catch (IOException e)
         {
             Console.Error.WriteLine($"ferry {verb}: {e.Message}");

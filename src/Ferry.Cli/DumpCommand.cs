@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ferry.Checkpoint;
+using Ferry.Diagnostics;
 
 namespace Ferry.Cli;
 
@@ -35,10 +36,33 @@ internal static class DumpCommand
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
             };
-            _ = request;
-            return CliAction.NotAvailable("dump", "checkpointing live processes is issue 3");
+            var logPath = LogPath(parse.GetValue(logFile), parse.GetValue(workDir), request.ImagesDir);
+            using var log = new Log(logPath, parse.GetValue(verbosity));
+            try
+            {
+                var result = Dumper.Dump(request, log);
+                log.Info($"Dumping finished successfully: {result.MemoryBytes} bytes of memory, frozen {result.Frozen.TotalMilliseconds:F2} ms, total {result.Total.TotalMilliseconds:F2} ms");
+                return CliAction.Ok;
+            }
+            catch (Exception e) when (logPath is not null)
+            {
+                // Without a log file the error line is printed once, by CliAction.
+                log.Error(e.Message);
+                throw;
+            }
         }));
         return command;
+    }
+
+    /// <summary>CRIU's rule: a relative -o is inside the work directory (-W), which defaults to the images directory.</summary>
+    internal static string? LogPath(FileInfo? logFile, DirectoryInfo? workDir, string imagesDir)
+    {
+        if (logFile is null) return null;
+        var original = logFile.ToString();
+        if (Path.IsPathRooted(original)) return original;
+        var dir = workDir?.FullName ?? imagesDir;
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, original);
     }
 
     internal static TcpPolicy TcpPolicyFrom(bool established, bool close) =>

@@ -76,10 +76,14 @@ internal static unsafe class MemoryTrackingProbes
         }
     }
 
-    /// <summary>userfaultfd(2), or /dev/userfaultfd where the syscall is restricted.</summary>
+    /// <summary>
+    /// userfaultfd(2); where that is restricted (vm.unprivileged_userfaultfd=0 and no CAP_SYS_PTRACE),
+    /// /dev/userfaultfd, then a user-mode-only uffd (which cannot see kernel-mode faults).
+    /// </summary>
     static int OpenUffd(out string how)
     {
-        var fd = (int)LibC.syscall(Sys.userfaultfd, OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK, 0, 0, 0, 0, 0);
+        const int flags = OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK;
+        var fd = (int)LibC.syscall(Sys.userfaultfd, flags, 0, 0, 0, 0, 0);
         if (fd >= 0)
         {
             how = "userfaultfd(2)";
@@ -87,18 +91,23 @@ internal static unsafe class MemoryTrackingProbes
         }
         var syscallError = Marshal.GetLastPInvokeError();
         var dev = LibC.open_fd("/dev/userfaultfd", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
-        if (dev < 0) throw new LinuxException("userfaultfd", 0, syscallError);
-        try
+        if (dev >= 0)
         {
-            fd = LibC.ioctl(dev, Uffd.USERFAULTFD_IOC_NEW, (void*)(OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK));
-            if (fd < 0) throw LinuxException.FromLastError("ioctl(/dev/userfaultfd, USERFAULTFD_IOC_NEW)");
-            how = "/dev/userfaultfd";
+            fd = LibC.ioctl(dev, Uffd.USERFAULTFD_IOC_NEW, (void*)flags);
+            LibC.close(dev);
+            if (fd >= 0)
+            {
+                how = "/dev/userfaultfd";
+                return fd;
+            }
+        }
+        fd = (int)LibC.syscall(Sys.userfaultfd, flags | Uffd.UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+        if (fd >= 0)
+        {
+            how = "userfaultfd(2) in user-mode-only mode (faults from the kernel are not seen)";
             return fd;
         }
-        finally
-        {
-            LibC.close(dev);
-        }
+        throw new LinuxException("userfaultfd", 0, syscallError);
     }
 
     /// <summary>Clears the helper's soft-dirty bits, dirties a page and looks for pagemap bit 55.</summary>

@@ -23,7 +23,14 @@ internal static class SystemProbes
 
         Span<byte> value = stackalloc byte[4];
         BinaryPrimitives.WriteInt32LittleEndian(value, 1);
-        client.SetRawSocketOption(SOL_TCP, TCP_REPAIR, value);
+        try
+        {
+            client.SetRawSocketOption(SOL_TCP, TCP_REPAIR, value);
+        }
+        catch (SocketException e)
+        {
+            throw new FeatureMissingException($"setsockopt(TCP_REPAIR) failed: {e.Message} (it needs CAP_NET_ADMIN)");
+        }
         BinaryPrimitives.WriteInt32LittleEndian(value, TCP_SEND_QUEUE);
         client.SetRawSocketOption(SOL_TCP, TCP_REPAIR_QUEUE, value);
         client.GetRawSocketOption(SOL_TCP, TCP_QUEUE_SEQ, value);

@@ -40,9 +40,10 @@ public static class ProcSmaps
     {
         var entries = new List<SmapsEntry>();
         var c = new ProcText(text, source);
+        var names = new ProcMaps.NameCache();
         while (!c.AtEnd)
         {
-            var map = ProcMaps.ParseLine(ref c);
+            var map = ProcMaps.ParseLine(ref c, ref names);
             ulong rss = 0, anon = 0, swap = 0, anonHuge = 0;
             bool thp = false;
             VmFlags flags = VmFlags.None;

@@ -11,11 +11,8 @@ namespace Ferry.Tracing;
 /// </summary>
 public sealed class Tracer : IDisposable
 {
-    /// <summary>
-    /// Options for PTRACE_SEIZE: TRACESYSGOOD tells syscall stops from SIGTRAPs, SUSPEND_SECCOMP keeps the tracee's
-    /// seccomp filters from judging the syscalls Ferry injects.
-    /// </summary>
-    public const int DefaultOptions = Ptrace.O_TRACESYSGOOD | Ptrace.O_SUSPEND_SECCOMP;
+    /// <summary>Options for PTRACE_SEIZE: TRACESYSGOOD tells syscall stops from SIGTRAPs.</summary>
+    public const int DefaultOptions = Ptrace.O_TRACESYSGOOD;
 
     readonly BlockingCollection<Action> _work = new();
     readonly Thread _thread;
@@ -54,16 +51,46 @@ public sealed class Tracer : IDisposable
     /// <summary>Tasks seized and not yet detached or killed.</summary>
     public IReadOnlyList<TracedTask> Tasks => Run(() => _tasks.Values.ToList());
 
-    /// <summary>PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP.</summary>
-    public TracedTask Seize(int tid, int options = DefaultOptions) => Run(() =>
+    /// <summary>
+    /// PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP. When the thread has seccomp
+    /// on, PTRACE_O_SUSPEND_SECCOMP is added (unless <paramref name="suspendSeccomp"/> is false) so its filters do not
+    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN. With <paramref name="waitForStop"/> false
+    /// the interrupt is sent but not waited for: a task in a frozen cgroup stops only once thawed, so seize every
+    /// task, thaw, then call Interrupt on each to wait for its stop.
+    /// </summary>
+    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true, bool waitForStop = true) => Run(() =>
     {
         if (_tasks.TryGetValue(tid, out var known)) return known;
+        var status = ReadStatus(tid);
+        if (suspendSeccomp && status.Seccomp) options |= Ptrace.O_SUSPEND_SECCOMP;
         PtraceCall(Ptrace.SEIZE, tid, 0, options, "PTRACE_SEIZE");
-        var task = new TracedTask(this, tid, ReadTgid(tid));
+        var task = new TracedTask(this, tid, status.Tgid);
         _tasks[tid] = task;
         try
         {
-            task.Interrupt();
+            task.SendInterrupt();
+            if (waitForStop) task.Interrupt();
+        }
+        catch
+        {
+            _tasks.Remove(tid);
+            throw;
+        }
+        return task;
+    });
+
+    /// <summary>
+    /// Takes over a task that became traced without a seize: a thread or process created by a remote clone/clone3 with
+    /// CLONE_PTRACE in a seized task. Waits for its first stop, which comes before it runs any instruction.
+    /// </summary>
+    public TracedTask Adopt(int tid) => Run(() =>
+    {
+        if (_tasks.TryGetValue(tid, out var known)) return known;
+        var task = new TracedTask(this, tid, ReadStatus(tid).Tgid);
+        _tasks[tid] = task;
+        try
+        {
+            task.WaitForEventStop();
         }
         catch
         {
@@ -106,21 +133,91 @@ public sealed class Tracer : IDisposable
         return (IReadOnlyList<TracedTask>)seized;
     });
 
-    static IEnumerable<int> ThreadIds(int pid) =>
-        Directory.EnumerateDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).Order();
+    /// <summary>
+    /// Seizes a whole process tree: every thread of <paramref name="rootPid"/>, then of each child process (read from
+    /// /proc/PID/task/TID/children once its parent's threads are all stopped, so the set cannot grow), and so on.
+    /// Zombies cannot be seized; their PIDs are listed apart. Children that vanish meanwhile are skipped.
+    /// </summary>
+    public SeizedTree SeizeTree(int rootPid, int options = DefaultOptions) => Run(() =>
+    {
+        var tasks = new List<TracedTask>();
+        var zombies = new List<int>();
+        var pending = new Queue<int>([rootPid]);
+        var seen = new HashSet<int>();
+        while (pending.TryDequeue(out var pid))
+        {
+            if (!seen.Add(pid)) continue;
+            if (pid != rootPid && IsZombie(pid))
+            {
+                zombies.Add(pid);
+                continue;
+            }
+            IReadOnlyList<TracedTask> threads;
+            try
+            {
+                threads = SeizeProcess(pid, options);
+            }
+            catch (Exception e) when (pid != rootPid && e is LinuxException or TracingException)
+            {
+                if (IsZombie(pid)) zombies.Add(pid); // it exited between the check and the seize
+                continue;
+            }
+            tasks.AddRange(threads);
+            foreach (var thread in threads)
+                foreach (var child in ChildPids(pid, thread.Tid))
+                    pending.Enqueue(child);
+        }
+        return new SeizedTree(tasks, zombies);
+    });
 
-    static int ReadTgid(int tid)
+    static bool IsZombie(int pid)
     {
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{tid}/status"))
-                if (line.StartsWith("Tgid:", StringComparison.Ordinal))
-                    return int.Parse(line.AsSpan(5).Trim());
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
         }
         catch (IOException)
         {
+            return false; // reaped: gone entirely
         }
-        return tid;
+    }
+
+    static IEnumerable<int> ChildPids(int pid, int tid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/task/{tid}/children");
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+        return text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
+    }
+
+    static IEnumerable<int> ThreadIds(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).Order();
+
+    /// <summary>The thread group id and whether seccomp is on, from /proc/TID/status (the thread id itself when unreadable).</summary>
+    static (int Tgid, bool Seccomp) ReadStatus(int tid)
+    {
+        var tgid = tid;
+        var seccomp = false;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{tid}/status"))
+            {
+                if (line.StartsWith("Tgid:", StringComparison.Ordinal)) tgid = int.Parse(line.AsSpan(5).Trim());
+                else if (line.StartsWith("Seccomp:", StringComparison.Ordinal)) seccomp = line.AsSpan(8).Trim() is not "0";
+            }
+        }
+        catch (IOException)
+        {
+            // Gone or hidden: PTRACE_SEIZE will say which.
+        }
+        return (tgid, seccomp);
     }
 
     internal void Forget(TracedTask task) => _tasks.Remove(task.Tid);
@@ -153,6 +250,7 @@ public sealed class Tracer : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        if (IsTracerThread) throw new InvalidOperationException("a Tracer cannot be disposed from work running on its own thread");
         Run(() =>
         {
             foreach (var task in _tasks.Values.ToList())
@@ -179,3 +277,6 @@ public sealed class Tracer : IDisposable
         foreach (var item in _work.GetConsumingEnumerable()) item();
     }
 }
+
+/// <summary>The result of Tracer.SeizeTree: every seized thread (the root's leader first) and the zombies found.</summary>
+public sealed record SeizedTree(IReadOnlyList<TracedTask> Tasks, IReadOnlyList<int> Zombies);

@@ -1,3 +1,4 @@
+using Ferry.IntegrationTests.Support;
 using Xunit;
 
 namespace Ferry.IntegrationTests.Cli;
@@ -45,5 +46,19 @@ public class CommandLineTests
     {
         var result = FerryBinary.Run("dump", "-t", "1", "--no-such-option");
         Assert.Equal(2, result.ExitCode);
+    }
+
+    [RootFerryBinaryFact]
+    public void A_parent_that_ignores_SIGCHLD_does_not_break_waiting_for_children()
+    {
+        // An ignored SIGCHLD survives exec; without the reset in Main the kernel reaps ferry's children behind its
+        // back and waitpid fails with ECHILD. `ferry run` must still pass the program's exit status through.
+        const string ignoreThenExec = "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])";
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-c", ignoreThenExec, FerryBinary.Path!, "run", "--", "sh", "-c", "exit 7" }) start.ArgumentList.Add(arg);
+        using var parent = System.Diagnostics.Process.Start(start)!;
+        var stderr = parent.StandardError.ReadToEndAsync();
+        Assert.True(parent.WaitForExit(TimeSpan.FromMinutes(1)), "ferry run hung under an ignored SIGCHLD");
+        Assert.True(parent.ExitCode == 7, $"exit {parent.ExitCode}: {stderr.Result}");
     }
 }

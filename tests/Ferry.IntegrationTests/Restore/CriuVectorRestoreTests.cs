@@ -1,4 +1,4 @@
-using Ferry.IntegrationTests.Cli;
+using Ferry.IntegrationTests.Support;
 using Xunit;
 
 namespace Ferry.IntegrationTests.Restore;

@@ -1,4 +1,4 @@
-using Ferry.IntegrationTests.Cli;
+using Ferry.IntegrationTests.Support;
 using Ferry.IntegrationTests.Targets;
 using Xunit;
 

@@ -77,6 +77,27 @@ public sealed class ChildProcessTests : IDisposable
     }
 
     [Fact]
+    public void Extra_descriptors_are_handed_to_the_child()
+    {
+        using var pipe = Pipe.Create();
+        using var child = ChildProcess.Start(new SpawnOptions("/bin/sh", "-c", "echo through fd 5 >&5")
+        {
+            Descriptors = [(pipe.WriteFd, 5)],
+        });
+        Assert.Equal(new ExitStatus(true, 0, 0), child.WaitForExit(Poll.Patience));
+        Assert.Equal("through fd 5\n", pipe.Read());
+    }
+
+    [Fact]
+    public void The_child_starts_in_the_working_directory_given()
+    {
+        var output = Path.Combine(_directory, "out");
+        using var child = ChildProcess.Start(new SpawnOptions("/bin/pwd") { WorkingDirectory = _directory, Stdout = Stdio.ToFile(output) });
+        Assert.Equal(new ExitStatus(true, 0, 0), child.WaitForExit(Poll.Patience));
+        Assert.Equal(_directory + "\n", File.ReadAllText(output));
+    }
+
+    [Fact]
     public void A_missing_program_is_an_error_naming_it()
     {
         var error = Assert.Throws<LinuxException>(() => ChildProcess.Start(new SpawnOptions("/nonexistent/program")));

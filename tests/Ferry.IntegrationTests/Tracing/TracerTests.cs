@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
@@ -78,6 +79,27 @@ public sealed class TracerTests(ITestOutputHelper output)
         var error = Assert.Throws<LinuxException>(() => task.Memory.Read(address, back));
         Assert.Contains($"{address:x}", error.Message);
         Assert.Contains("EIO", error.Message);
+        task.Detach();
+    }
+
+    [RootFact]
+    public void ReadRanges_gathers_many_ranges_including_unreadable_pages()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        const int pages = 1100; // more ranges than one process_vm_readv takes
+        var area = (ulong)task.SyscallOrThrow(Sys.mmap, 0, pages * 4096, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        for (var i = 0; i < pages; i++) task.Memory.Write(area + (ulong)i * 4096 + 8, i);
+        task.SyscallOrThrow(Sys.mprotect, (long)area + 4096 * 7, 4096, Mman.PROT_NONE); // process_vm_readv cannot read this one
+
+        var ranges = Enumerable.Range(0, pages).Select(i => new RemoteRange(area + (ulong)i * 4096 + 8, 4)).ToArray();
+        var values = new int[pages];
+        task.Memory.ReadRanges(ranges, MemoryMarshal.AsBytes(values.AsSpan()));
+        Assert.Equal(Enumerable.Range(0, pages), values);
+
+        Assert.Throws<ArgumentException>(() => task.Memory.ReadRanges(ranges, new byte[3]));
+        task.SyscallOrThrow(Sys.munmap, (long)area, pages * 4096);
         task.Detach();
     }
 
@@ -246,6 +268,42 @@ public sealed class TracerTests(ITestOutputHelper output)
         Assert.Equal(Ptrace.SYSCALL_INFO_NONE, task.GetSyscallInfo().op);
         task.Detach();
         Assert.Equal(new ExitStatus(false, 0, Signals.SIGUSR2), target.Process.WaitForExit(Poll.Patience));
+    }
+
+    [RootFact]
+    public void Seccomp_filters_are_read_back_and_do_not_judge_remote_syscalls()
+    {
+        using var target = RunningTarget.Start("trace_seccomp");
+        Assert.Equal("-1", target.Value("getppid")); // the filter works in the target itself
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid); // suspends seccomp for injected calls, as the target has a filter
+
+        var filter = task.GetSeccompFilter(0);
+        Assert.NotNull(filter);
+        Assert.Equal(4, filter.Length);
+        Assert.Equal((ushort)0x15, filter[1].code); // BPF_JMP|BPF_JEQ|BPF_K
+        Assert.Equal((uint)Sys.getppid, filter[1].k);
+        Assert.Equal(0x00050000u | Errno.EPERM, filter[2].k); // SECCOMP_RET_ERRNO|EPERM
+        Assert.Null(task.GetSeccompFilter(1));
+        Assert.Equal(LibC.getpid(), task.Syscall(Sys.getppid));
+        task.Detach();
+
+        var strict = tracer.Seize(target.Pid, suspendSeccomp: false); // then the filter applies to injected calls too
+        Assert.Equal(-Errno.EPERM, strict.Syscall(Sys.getppid));
+        strict.Detach();
+    }
+
+    [RootFact]
+    public void Rseq_registration_and_the_legacy_fp_area_are_readable()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var rseq = task.GetRseqConfiguration();
+        Assert.NotEqual(0UL, rseq.rseq_abi_pointer); // glibc registers rseq in every thread
+        Assert.Equal(0x53053053u, rseq.signature);
+        Assert.Equal(512, task.GetFpRegs().Length);
+        task.Detach();
     }
 
     [RootFact]

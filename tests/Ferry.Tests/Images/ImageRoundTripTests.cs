@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ferry.Images;
 using Ferry.Tests.Support;
+using Google.Protobuf.Reflection;
 using Xunit;
 
 namespace Ferry.Tests.Images;
@@ -63,6 +64,35 @@ public sealed class ImageRoundTripTests
             {
                 Assert.Equal(Base64(extra), entry.Extra.ToArray());
             }
+        }
+    }
+
+    [SharedDataTheory]
+    [MemberData(nameof(TestVectors.ProtobufImages), MemberType = typeof(TestVectors))]
+    public void EveryFieldCritPrintsExistsInOurSchemas(string caseName, string file)
+    {
+        string critJson = Path.Combine(SharedTestData.Criu42, caseName, "crit", file + ".json");
+        using var crit = JsonDocument.Parse(File.ReadAllText(critJson));
+        ImageKind kind = ImageKinds.FindByName(crit.RootElement.GetProperty("magic").GetString()!)!;
+
+        int index = 0;
+        foreach (var entry in crit.RootElement.GetProperty("entries").EnumerateArray())
+            AssertFieldsExist(kind.DescriptorAt(index++), entry, kind.Name);
+    }
+
+    private static void AssertFieldsExist(MessageDescriptor descriptor, JsonElement json, string path)
+    {
+        foreach (var property in json.EnumerateObject())
+        {
+            if (property.Name == "extra")
+                continue;
+            var field = descriptor.FindFieldByName(property.Name);
+            Assert.True(field is not null, $"{path}: {descriptor.Name} has no field '{property.Name}'");
+            if (field.FieldType != FieldType.Message)
+                continue;
+            var values = property.Value.ValueKind == JsonValueKind.Array ? property.Value.EnumerateArray().ToArray() : [property.Value];
+            foreach (var value in values)
+                AssertFieldsExist(field.MessageType, value, $"{path}.{property.Name}");
         }
     }
 

@@ -1,3 +1,4 @@
+using Ferry.Resources.Files;
 using System.Globalization;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;

@@ -1,3 +1,4 @@
+using Ferry.Resources.Files;
 using System.Runtime.InteropServices;
 using Ferry.Diagnostics;
 using Ferry.Linux;

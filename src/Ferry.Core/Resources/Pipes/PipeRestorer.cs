@@ -1,3 +1,4 @@
+using Ferry.Resources.Files;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;

@@ -14,7 +14,10 @@ namespace Ferry.Restore.Husk;
 /// [vdso] (and [vsyscall] where the kernel shows it).</para>
 /// <para><b>Gadget.</b> <see cref="SyscallAddress"/> holds <c>syscall; int3</c>. A tracer sets rip there,
 /// orig_rax = -1 and the syscall registers, then either single-steps once or PTRACE_CONTs and catches the
-/// SIGTRAP of the int3; rax holds the result.</para>
+/// SIGTRAP of the int3; rax holds the result. The husk is already group-stopped when handed over, so
+/// PTRACE_SEIZE alone makes it report a PTRACE_EVENT_STOP (SIGSTOP); an extra PTRACE_INTERRUPT would queue a
+/// second stop. The gadget cannot serve the munmap of its own page (the int3 would fault): do that last
+/// through another <c>syscall</c> (the restored vdso has one at +0x927; single-step it).</para>
 /// <para><b>Protocol.</b> At start the husk does <c>read(3, request, RequestSize)</c> and <c>close(3)</c>.
 /// <list type="bullet">
 /// <item>Nothing to read (fd 3 not open, or empty): it stops itself with <c>kill(getpid(), SIGSTOP)</c>, then

@@ -1,0 +1,53 @@
+using Ferry.Images;
+using Ferry.Images.Protos;
+
+namespace Ferry.Checkpoint;
+
+/// <summary>Writes the per-process and global images of a dump under CRIU's file names (mode 0600).</summary>
+internal static class ImageSetWriter
+{
+    public static void WriteProcess(string dir, ProcessImages p)
+    {
+        foreach (var (tid, core) in p.Cores)
+            ImageFile.Write(Path.Combine(dir, $"core-{tid}.img"), ImageFile.Magic.Core, [core]);
+        ImageFile.Write(Path.Combine(dir, $"ids-{p.Pid}.img"), ImageFile.Magic.Ids, [p.Ids]);
+        ImageFile.Write(Path.Combine(dir, $"mm-{p.Pid}.img"), ImageFile.Magic.Mm, [p.Mm]);
+        ImageFile.Write(Path.Combine(dir, $"fs-{p.Pid}.img"), ImageFile.Magic.Fs, [p.Fs]);
+        ImageFile.Write(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageFile.Magic.Fdinfo, p.Fds);
+    }
+
+    public static void WriteTree(string dir, IEnumerable<ProcessImages> processes, task_kobj_ids_entry rootIds)
+    {
+        ImageFile.Write(Path.Combine(dir, "pstree.img"), ImageFile.Magic.Pstree, processes.Select(p => p.Pstree));
+        ImageFile.Write(Path.Combine(dir, "inventory.img"), ImageFile.Magic.Inventory,
+        [
+            new inventory_entry
+            {
+                ImgVersion = 2, // CRTOOLS_IMAGES_V1_1: every image but this one starts with the common magic
+                FdinfoPerId = true,
+                RootIds = rootIds,
+                NsPerId = true,
+                Lsmtype = lsmtype.NoLsm,
+                DumpCriuRunId = Guid.NewGuid().ToString(),
+            },
+        ]);
+    }
+
+    public static void WriteStats(string dir, DumpResult result, TimeSpan freezing, long pagesScanned)
+    {
+        static uint Micro(TimeSpan t) => (uint)Math.Min(uint.MaxValue, t.Ticks / 10);
+        ImageFile.Write(Path.Combine(dir, "stats-dump"), ImageFile.Magic.Stats,
+        [
+            new stats_entry
+            {
+                Dump = new dump_stats_entry
+                {
+                    FreezingTime = Micro(freezing), FrozenTime = Micro(result.Frozen),
+                    MemdumpTime = Micro(result.MemoryWrite), MemwriteTime = Micro(result.MemoryWrite),
+                    PagesScanned = (ulong)pagesScanned, PagesSkippedParent = 0, PagesWritten = (ulong)result.PagesWritten,
+                    PagesLazy = 0,
+                },
+            },
+        ]);
+    }
+}

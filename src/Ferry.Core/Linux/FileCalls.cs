@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace Ferry.Linux;
+
+/// <summary>x86-64 struct stat (144 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FileStatus
+{
+    public ulong st_dev, st_ino, st_nlink;
+    public uint st_mode, st_uid, st_gid;
+    int _pad0;
+    public ulong st_rdev;
+    public long st_size, st_blksize, st_blocks;
+    public TimeSpec st_atim, st_mtim, st_ctim;
+    long _reserved0, _reserved1, _reserved2;
+
+    public const uint S_IFMT = 0xf000, S_IFSOCK = 0xc000, S_IFLNK = 0xa000, S_IFREG = 0x8000, S_IFBLK = 0x6000,
+        S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
+
+    public readonly uint Type => st_mode & S_IFMT;
+    public readonly uint RdevMajor => (uint)(((st_rdev >> 32) & 0xfffff000) | ((st_rdev >> 8) & 0xfff));
+    public readonly uint RdevMinor => (uint)(((st_rdev >> 12) & 0xffffff00) | (st_rdev & 0xff));
+}
+
+/// <summary>File-descriptor calls the dump needs (declarations only).</summary>
+internal static unsafe partial class FileCalls
+{
+    public const uint SPLICE_F_NONBLOCK = 2;
+    public const int FIONREAD = 0x541b;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, nuint request, int* argument);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fstat(int fd, FileStatus* status);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint tee(int fdIn, int fdOut, nuint length, uint flags);
+}

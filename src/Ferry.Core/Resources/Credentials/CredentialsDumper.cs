@@ -1,0 +1,36 @@
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.Credentials;
+
+/// <summary>A thread's credentials: ids, groups and capabilities from /proc, securebits asked of the thread.</summary>
+internal static class CredentialsDumper
+{
+    public static creds_entry Dump(TracedTask task)
+    {
+        var status = ProcStatusFile.ReadThread(task.Pid, task.Tid);
+        var creds = new creds_entry
+        {
+            Uid = status.Uid.Real, Euid = status.Uid.Effective, Suid = status.Uid.Saved, Fsuid = status.Uid.Filesystem,
+            Gid = status.Gid.Real, Egid = status.Gid.Effective, Sgid = status.Gid.Saved, Fsgid = status.Gid.Filesystem,
+            Secbits = (uint)task.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_SECUREBITS),
+            NoNewPrivs = status.NoNewPrivs ? 1u : 0u,
+        };
+        AddCapabilities(creds.CapInh, status.CapInh);
+        AddCapabilities(creds.CapPrm, status.CapPrm);
+        AddCapabilities(creds.CapEff, status.CapEff);
+        AddCapabilities(creds.CapBnd, status.CapBnd);
+        AddCapabilities(creds.CapAmb, status.CapAmb);
+        creds.Groups.Add(status.Groups);
+        return creds;
+    }
+
+    /// <summary>CRIU keeps a capability set as two 32-bit words, low word first.</summary>
+    static void AddCapabilities(Google.Protobuf.Collections.RepeatedField<uint> field, ulong set)
+    {
+        field.Add((uint)set);
+        field.Add((uint)(set >> 32));
+    }
+}

@@ -1,0 +1,157 @@
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+
+namespace Ferry.Resources.Files;
+
+/// <summary>
+/// The descriptor table of a task (fdinfo-ID.img entries) and the file objects behind it (files.img). Each
+/// descriptor is taken into Ferry with pidfd_getfd and inspected here; the task's own descriptors are not touched.
+/// Descriptors that share one open file description (dup, inheritance) share one file id, found with kcmp.
+/// A kind Ferry cannot restore stops the dump with one line naming the process, the descriptor and the kind.
+/// </summary>
+internal sealed class FdDumper(int pid, FileTable files)
+{
+    readonly List<(ulong Dev, ulong Ino, int Fd, uint Id)> _descriptions = new();
+
+    public List<fdinfo_entry> Dump()
+    {
+        var result = new List<fdinfo_entry>();
+        var table = ProcFds.Read(pid);
+        RefuseUnsupported(table);
+        using var pidfd = PidFd.Open(pid);
+        foreach (var fd in table)
+        {
+            var info = ProcFdInfo.Read(pid, fd.Fd);
+            using var local = pidfd.GetFd(fd.Fd);
+            var st = FileTable.Stat(local.Fd);
+            var (type, id) = Describe(fd, info, local, st);
+            result.Add(new fdinfo_entry
+            {
+                Fd = (uint)fd.Fd, Id = id, Type = type,
+                Flags = (info.Flags & OpenFlags.O_CLOEXEC) != 0 ? (uint)OpenFlags.FD_CLOEXEC : 0,
+            });
+        }
+        return result;
+    }
+
+    /// <summary>Checks every descriptor's kind before anything is collected, so a refused dump fails fast.</summary>
+    void RefuseUnsupported(List<FdEntry> table)
+    {
+        foreach (var fd in table)
+        {
+            var kind = fd.Kind switch
+            {
+                FdTargetKind.Socket => "a socket",
+                FdTargetKind.AnonInode => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
+                FdTargetKind.Other => $"'{fd.Target}'",
+                FdTargetKind.Path when fd.Path.StartsWith("/memfd:", StringComparison.Ordinal) => "a memfd",
+                FdTargetKind.Path when IsTerminal(fd.Path) => $"a terminal ({fd.Path})",
+                _ => null,
+            };
+            if (kind is not null)
+                throw new FerryException($"process {pid} has fd {fd.Fd} open on {kind}, which ferry cannot checkpoint yet; the process was left running untouched");
+        }
+    }
+
+    static bool IsTerminal(string path) =>
+        path.StartsWith("/dev/pts/", StringComparison.Ordinal) || path is "/dev/tty" or "/dev/ptmx" or "/dev/console"
+        || (path.StartsWith("/dev/tty", StringComparison.Ordinal));
+
+    (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, LocalFd local, in FileStatus st)
+    {
+        var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
+            : st.Type == FileStatus.S_IFIFO ? fd_types.Fifo
+            : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR ? fd_types.Reg
+            : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {st.st_mode:o}), which ferry cannot checkpoint yet; the process was left running untouched");
+
+        if (Shared(fd.Fd, st) is { } known) return (type, known);
+        var id = files.NextId();
+        _descriptions.Add((st.st_dev, st.st_ino, fd.Fd, id));
+        var flags = info.Flags & ~(uint)OpenFlags.O_CLOEXEC;
+        switch (type)
+        {
+            case fd_types.Pipe:
+                files.Add(new file_entry
+                {
+                    Type = type, Id = id,
+                    Pipe = new pipe_entry { Id = id, PipeId = (uint)st.st_ino, Flags = flags, Fown = NoOwner() },
+                });
+                if (!files.HasPipeData((uint)st.st_ino))
+                {
+                    var (size, data) = PipeContents.Peek(local.Fd, flags);
+                    files.AddPipeData((uint)st.st_ino, size, data);
+                }
+                break;
+            case fd_types.Fifo:
+            {
+                var regId = files.NextId();
+                var reg = FileTable.Regular(regId, fd.Path, flags, 0, st);
+                files.Add(new file_entry { Type = fd_types.Reg, Id = regId, Reg = reg });
+                files.Add(new file_entry
+                {
+                    Type = type, Id = id, Fifo = new fifo_entry { Id = id, PipeId = (uint)st.st_ino, RegfId = regId },
+                });
+                if (!files.HasFifoData((uint)st.st_ino))
+                {
+                    var (size, data) = PipeContents.Peek(local.Fd, flags);
+                    files.AddFifoData((uint)st.st_ino, size, data);
+                }
+                break;
+            }
+            default:
+            {
+                var reg = FileTable.Regular(id, fd.Path, flags, (ulong)info.Pos, st);
+                if (info.MntId > 0) reg.MntId = info.MntId;
+                files.Add(new file_entry { Type = type, Id = id, Reg = reg });
+                if (fd.Deleted) files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
+                break;
+            }
+        }
+        return (type, id);
+    }
+
+    /// <summary>The id of an earlier descriptor of the same open file description, if any.</summary>
+    uint? Shared(int fd, in FileStatus st)
+    {
+        foreach (var d in _descriptions)
+        {
+            if (d.Dev != st.st_dev || d.Ino != st.st_ino) continue;
+            const int KCMP_FILE = 0;
+            if (LibC.syscall(Sys.kcmp, pid, pid, KCMP_FILE, d.Fd, fd, 0) == 0) return d.Id;
+        }
+        return null;
+    }
+
+    static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
+}
+
+/// <summary>A pidfd of the dumped process: lends Ferry copies of its descriptors (pidfd_getfd).</summary>
+internal sealed class PidFd : IDisposable
+{
+    readonly int _fd;
+    readonly int _pid;
+
+    PidFd(int fd, int pid)
+    {
+        _fd = fd;
+        _pid = pid;
+    }
+
+    public static PidFd Open(int pid)
+    {
+        var fd = LibC.syscall(Sys.pidfd_open, pid, 0, 0, 0, 0, 0);
+        if (fd < 0) throw LinuxException.FromLastError("pidfd_open", pid);
+        return new PidFd((int)fd, pid);
+    }
+
+    public LocalFd GetFd(int targetFd)
+    {
+        var fd = LibC.syscall(Sys.pidfd_getfd, _fd, targetFd, 0, 0, 0, 0);
+        if (fd < 0) throw LinuxException.FromLastError($"pidfd_getfd of fd {targetFd}", _pid);
+        return new LocalFd((int)fd);
+    }
+
+    public void Dispose() => LibC.close(_fd);
+}

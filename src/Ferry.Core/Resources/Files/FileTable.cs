@@ -1,0 +1,132 @@
+using Ferry.Checkpoint;
+using Ferry.Images;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+
+namespace Ferry.Resources.Files;
+
+/// <summary>
+/// The file objects of a dump (files.img) and what hangs off them: pipe and FIFO contents, ghost files for deleted
+/// files and their remap entries. Ids count from 1 across every kind, as CRIU's do. Files named by path (mapped
+/// files, exe, cwd, root) are shared by device, inode and open flags; descriptors are shared by the caller (kcmp).
+/// </summary>
+internal sealed class FileTable(string imagesDir)
+{
+    readonly Dictionary<(ulong Dev, ulong Ino, uint Flags), uint> _byInode = new();
+    readonly Dictionary<(ulong Dev, ulong Ino), uint> _ghostByInode = new();
+    uint _nextId = 1;
+    uint _nextGhostId = 1;
+
+    public List<file_entry> Entries { get; } = new();
+    public List<(pipe_data_entry Entry, byte[] Data)> PipeData { get; } = new();
+    public List<(pipe_data_entry Entry, byte[] Data)> FifoData { get; } = new();
+    public List<remap_file_path_entry> Remaps { get; } = new();
+    readonly HashSet<uint> _pipesWithData = new();
+    readonly HashSet<uint> _fifosWithData = new();
+
+    public uint NextId() => _nextId++;
+
+    public void Add(file_entry entry) => Entries.Add(entry);
+
+    /// <summary>
+    /// A file reached through <paramref name="openable"/> (a /proc link that opens the very inode, even if deleted)
+    /// and known to the task by <paramref name="name"/>: returns its id, adding it the first time.
+    /// </summary>
+    public uint ByPath(string openable, string name, bool deleted, uint flags, bool recordSize)
+    {
+        var st = Stat(openable);
+        if (_byInode.TryGetValue((st.st_dev, st.st_ino, flags), out var known)) return known;
+        var id = NextId();
+        var reg = Regular(id, name, flags, 0, st);
+        if (recordSize && st.Type == FileStatus.S_IFREG)
+        {
+            reg.Size = (ulong)st.st_size;
+            if (ElfBuildId.Read(openable) is { } buildId) reg.BuildId.Add(buildId);
+        }
+        if (deleted) AddGhost(id, openable, st);
+        Add(new file_entry { Type = fd_types.Reg, Id = id, Reg = reg });
+        _byInode[(st.st_dev, st.st_ino, flags)] = id;
+        return id;
+    }
+
+    public static reg_file_entry Regular(uint id, string name, uint flags, ulong pos, in FileStatus st) => new()
+    {
+        Id = id, Flags = flags, Pos = pos, Name = name, Mode = st.st_mode,
+        Fown = new fown_entry { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 },
+    };
+
+    /// <summary>Saves a deleted file's content as a ghost file image and points file <paramref name="fileId"/> at it.</summary>
+    public void AddGhost(uint fileId, string openable, in FileStatus st)
+    {
+        if (!_ghostByInode.TryGetValue((st.st_dev, st.st_ino), out var ghostId))
+        {
+            ghostId = _nextGhostId++;
+            GhostFileWriter.Write(Path.Combine(imagesDir, $"ghost-file-{ghostId:x}.img"), openable, st);
+            _ghostByInode[(st.st_dev, st.st_ino)] = ghostId;
+        }
+        Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = ghostId, RemapType = remap_type.Ghost });
+    }
+
+    /// <summary>Records the unread bytes of a pipe (once per pipe, however many ends the task holds).</summary>
+    public void AddPipeData(uint pipeId, int bufferSize, byte[] data)
+    {
+        if (!_pipesWithData.Add(pipeId) || data.Length == 0) return;
+        PipeData.Add((new pipe_data_entry { PipeId = pipeId, Bytes = (uint)data.Length, Size = (uint)bufferSize }, data));
+    }
+
+    public void AddFifoData(uint pipeId, int bufferSize, byte[] data)
+    {
+        if (!_fifosWithData.Add(pipeId) || data.Length == 0) return;
+        FifoData.Add((new pipe_data_entry { PipeId = pipeId, Bytes = (uint)data.Length, Size = (uint)bufferSize }, data));
+    }
+
+    public bool HasPipeData(uint pipeId) => _pipesWithData.Contains(pipeId);
+    public bool HasFifoData(uint pipeId) => _fifosWithData.Contains(pipeId);
+
+    /// <summary>files.img, pipes-data.img, fifo-data.img and remap-fpath.img (the last three only when they have entries).</summary>
+    public void WriteImages()
+    {
+        ImageFile.Write(Path.Combine(imagesDir, "files.img"), ImageFile.Magic.Files, Entries);
+        WriteData("pipes-data.img", ImageFile.Magic.PipesData, PipeData);
+        WriteData("fifo-data.img", ImageFile.Magic.FifoData, FifoData);
+        if (Remaps.Count > 0)
+            ImageFile.Write(Path.Combine(imagesDir, "remap-fpath.img"), ImageFile.Magic.RemapFpath, Remaps);
+    }
+
+    void WriteData(string name, ImageFile.Magic magic, List<(pipe_data_entry Entry, byte[] Data)> data)
+    {
+        if (data.Count == 0) return;
+        using var writer = ImageFile.Create(Path.Combine(imagesDir, name), magic);
+        foreach (var (entry, bytes) in data) writer.Write(entry, bytes);
+    }
+
+    /// <summary>fstat of what a /proc link opens (directories too, which .NET's file APIs refuse to open).</summary>
+    static FileStatus Stat(string path)
+    {
+        var fd = LibC.open_fd(path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
+        if (fd < 0) throw new IOException($"cannot open {path}: {Errno.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        try
+        {
+            return Stat(fd);
+        }
+        finally
+        {
+            LibC.close(fd);
+        }
+    }
+
+    public static unsafe FileStatus Stat(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        FileStatus st;
+        if (FileCalls.fstat((int)handle.DangerousGetHandle(), &st) < 0)
+            throw LinuxException.FromLastError("fstat");
+        return st;
+    }
+
+    public static unsafe FileStatus Stat(int fd)
+    {
+        FileStatus st;
+        if (FileCalls.fstat(fd, &st) < 0) throw LinuxException.FromLastError("fstat");
+        return st;
+    }
+}

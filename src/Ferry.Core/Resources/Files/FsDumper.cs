@@ -1,0 +1,27 @@
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+
+namespace Ferry.Resources.Files;
+
+/// <summary>fs-PID.img: current and root directories (as files.img entries) and the umask.</summary>
+internal static class FsDumper
+{
+    public static fs_entry Dump(int pid, FileTable files, ProcStatus status) => new()
+    {
+        CwdId = Directory(pid, "cwd", files),
+        RootId = Directory(pid, "root", files),
+        Umask = (uint)status.Umask,
+    };
+
+    static uint Directory(int pid, string link, FileTable files)
+    {
+        var path = $"/proc/{pid}/{link}";
+        var target = new FileInfo(path).LinkTarget
+            ?? throw new IOException($"{path} is not a link");
+        const string deleted = " (deleted)";
+        if (target.EndsWith(deleted, StringComparison.Ordinal))
+            throw new Diagnostics.FerryException($"process {pid}'s {link} directory {target[..^deleted.Length]} was deleted; ferry cannot checkpoint that");
+        return files.ByPath(path, target, deleted: false, (uint)OpenFlags.O_RDONLY, recordSize: false);
+    }
+}

@@ -1,0 +1,51 @@
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+using Ferry.Resources.Files;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.Memory;
+
+/// <summary>
+/// mm-PID.img: the address-space fields (code, data, brk, stack, arguments, environment), the auxiliary vector,
+/// the executable and the VMAs. /proc/PID/stat has all but the current brk, which only brk(0) in the task tells.
+/// </summary>
+internal static class MmDumper
+{
+    public readonly record struct TaskFacts(ulong Brk, int Dumpable, bool ThpDisabled);
+
+    /// <summary>The fields only the task can give, asked while it is stopped (no scratch memory needed).</summary>
+    public static TaskFacts Ask(TracedTask leader) => new(
+        Brk: (ulong)leader.SyscallOrThrow(Sys.brk, 0),
+        Dumpable: (int)leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_DUMPABLE),
+        ThpDisabled: leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_THP_DISABLE) != 0);
+
+    public static mm_entry Dump(int pid, ProcStat stat, TaskFacts facts, FileTable files, IEnumerable<vma_entry> vmas)
+    {
+        var mm = new mm_entry
+        {
+            MmStartCode = stat.StartCode, MmEndCode = stat.EndCode,
+            MmStartData = stat.StartData, MmEndData = stat.EndData,
+            MmStartStack = stat.StartStack,
+            MmStartBrk = stat.StartBrk, MmBrk = facts.Brk,
+            MmArgStart = stat.ArgStart, MmArgEnd = stat.ArgEnd,
+            MmEnvStart = stat.EnvStart, MmEnvEnd = stat.EnvEnd,
+            ExeFileId = ExeFileId(pid, files),
+            Dumpable = facts.Dumpable,
+            ThpDisabled = facts.ThpDisabled,
+        };
+        mm.MmSavedAuxv.Add(ProcAuxv.ReadWords(pid));
+        mm.Vmas.Add(vmas);
+        return mm;
+    }
+
+    static uint ExeFileId(int pid, FileTable files)
+    {
+        var target = new FileInfo($"/proc/{pid}/exe").LinkTarget
+            ?? throw new IOException($"process {pid} has no executable link");
+        const string deleted = " (deleted)";
+        var isDeleted = target.EndsWith(deleted, StringComparison.Ordinal);
+        var name = isDeleted ? target[..^deleted.Length] : target;
+        return files.ByPath($"/proc/{pid}/exe", name, isDeleted, (uint)OpenFlags.O_RDONLY, recordSize: true);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Runtime.InteropServices;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+
+namespace Ferry.Resources.Memory;
+
+/// <summary>A run of consecutive pages to save, all with the same pagemap flags.</summary>
+internal record struct DumpRun(ulong Address, ulong Pages, uint Flags, bool Readable)
+{
+    public readonly ulong End => Address + Pages * PageScanner.PageSize;
+}
+
+/// <summary>
+/// Decides from /proc/PID/pagemap which pages go into the images, following CRIU: pages of private VMAs that are
+/// present or swapped and are not the shared zero page; in private file mappings only the pages that were
+/// copied-on-write (not file pages); the vDSO whole; never vvar, vsyscall or guard regions. Anonymous private
+/// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them.
+/// </summary>
+internal static unsafe class PageScanner
+{
+    public const ulong PageSize = 4096;
+    const ulong Present = 1UL << 63, Swapped = 1UL << 62, FilePage = 1UL << 61, GuardRegion = 1UL << 58;
+    const ulong PfnMask = (1UL << 55) - 1;
+    const int BatchPages = 1 << 18; // 1 GiB of address space per pagemap read (2 MiB of entries)
+
+    static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
+
+    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    {
+        var runs = new List<DumpRun>();
+        var zero = ZeroPagePfn.Value;
+        var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
+        // Native memory: a managed array this large would make the GC commit a whole large-object region.
+        var entries = new Span<ulong>(NativeMemory.Alloc(BatchPages, sizeof(ulong)), BatchPages);
+        using var pagemap = new PagemapReader(pid);
+        try
+        {
+            ScanVmas(pagemap, vmas, entries, zero, stackPages, runs);
+        }
+        finally
+        {
+            fixed (ulong* p = entries) NativeMemory.Free(p);
+        }
+        return runs;
+    }
+
+    static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
+        HashSet<ulong> stackPages, List<DumpRun> runs)
+    {
+        foreach (var vma in vmas)
+        {
+            if (!HasPrivatePages(vma)) continue;
+            var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
+            var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
+            var lazy = CanBeLazy(vma);
+            var readable = (vma.Prot & Mman.PROT_READ) != 0;
+            for (var start = vma.Start; start < vma.End; start += BatchPages * PageSize)
+            {
+                var count = (int)Math.Min(BatchPages, (vma.End - start) / PageSize);
+                var read = pagemap.Read(start, entries[..count]);
+                for (var i = 0; i < read; i++)
+                {
+                    var pme = entries[i];
+                    var address = start + (ulong)i * PageSize;
+                    if (!dumpAll)
+                    {
+                        if ((pme & GuardRegion) != 0) continue;
+                        if (filePrivate && (pme & FilePage) != 0) continue;
+                        if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == zero)) continue;
+                    }
+                    var flags = PagemapFlags.Present | (lazy && !stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
+                    Append(runs, address, flags, readable);
+                }
+            }
+        }
+    }
+
+    static void Append(List<DumpRun> runs, ulong address, uint flags, bool readable)
+    {
+        if (runs.Count > 0)
+        {
+            var last = runs[^1];
+            if (last.End == address && last.Flags == flags && last.Readable == readable)
+            {
+                runs[^1] = last with { Pages = last.Pages + 1 };
+                return;
+            }
+        }
+        runs.Add(new DumpRun(address, 1, flags, readable));
+    }
+
+    static bool HasPrivatePages(vma_entry vma) =>
+        (vma.Status & (VmaStatus.AnonPrivate | VmaStatus.FilePrivate)) != 0
+        && (vma.Status & (VmaStatus.Vsyscall | VmaStatus.Vvar)) == 0;
+
+    static bool CanBeLazy(vma_entry vma) =>
+        (vma.Flags & Mman.MAP_ANONYMOUS) != 0 && (vma.Flags & Mman.MAP_PRIVATE) != 0
+        && (vma.Flags & (0x2000 /* MAP_LOCKED */ | 0x40000 /* MAP_HUGETLB */)) == 0
+        && (vma.Status & (VmaStatus.Vdso | VmaStatus.Vvar | VmaStatus.Vsyscall)) == 0;
+
+    /// <summary>The PFN of the kernel's shared zero page: read an untouched anonymous page here and look it up.</summary>
+    static unsafe ulong FindZeroPagePfn()
+    {
+        var page = LibC.syscall(Sys.mmap, 0, (long)PageSize, Mman.PROT_READ, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        if (page < 0 && page > -4096) throw LinuxException.FromLastError("mmap");
+        try
+        {
+            _ = System.Threading.Volatile.Read(ref *(byte*)page);
+            using var self = new PagemapReader(Environment.ProcessId);
+            Span<ulong> entry = stackalloc ulong[1];
+            self.Read((ulong)page, entry);
+            return (entry[0] & Present) != 0 ? entry[0] & PfnMask : ulong.MaxValue;
+        }
+        finally
+        {
+            LibC.syscall(Sys.munmap, page, (long)PageSize, 0, 0, 0, 0);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+using Ferry.Resources.Files;
+
+namespace Ferry.Resources.Memory;
+
+/// <summary>
+/// The task's VMAs as CRIU's vma_entry list, from /proc/PID/smaps: protection, mmap flags (with the VmFlags that
+/// matter: growsdown, locked, noreserve, hugetlb), madvise bits, status bits and, for file mappings, the id of
+/// the file in files.img. [vvar] and [vvar_vclock] become one area, as CRIU 4.2 records them.
+/// </summary>
+internal static class VmaCollector
+{
+    public static List<vma_entry> Collect(int pid, FileTable files)
+    {
+        var vmas = new List<vma_entry>();
+        foreach (var area in ProcSmaps.Read(pid))
+        {
+            var vma = Describe(pid, area, files);
+            if (vmas.Count > 0 && IsVvar(vma) && IsVvar(vmas[^1]) && vmas[^1].End == vma.Start)
+            {
+                vmas[^1].End = vma.End;
+                continue;
+            }
+            vmas.Add(vma);
+        }
+        return vmas;
+    }
+
+    static bool IsVvar(vma_entry vma) => (vma.Status & VmaStatus.Vvar) != 0;
+
+    static vma_entry Describe(int pid, SmapsEntry area, FileTable files)
+    {
+        var map = area.Map;
+        var vma = new vma_entry
+        {
+            Start = map.Start, End = map.End, Pgoff = map.Offset, Shmid = 0, Fd = -1,
+            Prot = (uint)map.Prot, Flags = (uint)(map.Shared ? Mman.MAP_SHARED : Mman.MAP_PRIVATE),
+        };
+        AddVmFlags(vma, area.Flags);
+        var ioOrPfn = (area.Flags & (VmFlags.io | VmFlags.pf)) != 0;
+
+        switch (map.Kind)
+        {
+            case MapKind.Vsyscall:
+                vma.Status = VmaStatus.Vsyscall;
+                return Anonymous(pid, vma, map);
+            case MapKind.Vdso:
+                vma.Status = VmaStatus.Regular | ((map.Prot & (MapProt.Read | MapProt.Exec)) == (MapProt.Read | MapProt.Exec) ? VmaStatus.Vdso : 0);
+                return Anonymous(pid, vma, map);
+            case MapKind.Vvar or MapKind.VvarVclock:
+                vma.Status = VmaStatus.Regular | ((map.Prot & MapProt.Read) != 0 ? VmaStatus.Vvar : 0);
+                return Anonymous(pid, vma, map);
+            case MapKind.Heap:
+                vma.Status = VmaStatus.Regular | VmaStatus.Heap;
+                break;
+            case MapKind.File:
+                vma.Status = VmaStatus.Regular;
+                return FileBacked(pid, vma, map, files, ioOrPfn);
+            case MapKind.OtherSpecial:
+                throw Unsupported(pid, map, $"the special mapping {map.Path}");
+            default:
+                vma.Status = VmaStatus.Regular;
+                break;
+        }
+        if (ioOrPfn) throw Unsupported(pid, map, "an I/O or PFN mapping");
+        return Anonymous(pid, vma, map);
+    }
+
+    static vma_entry Anonymous(int pid, vma_entry vma, MapsEntry map)
+    {
+        if (map.Shared) throw Unsupported(pid, map, "shared anonymous memory");
+        vma.Status |= VmaStatus.AnonPrivate;
+        vma.Flags |= (uint)Mman.MAP_ANONYMOUS;
+        return vma;
+    }
+
+    static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, bool ioOrPfn)
+    {
+        if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
+        if (map.Path.StartsWith("/memfd:", StringComparison.Ordinal)) throw Unsupported(pid, map, "a memfd mapping");
+        if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero") throw Unsupported(pid, map, "shared anonymous memory");
+        if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
+        var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
+        var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
+        uint id;
+        try
+        {
+            id = files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
+        }
+        catch (IOException e)
+        {
+            throw new FerryException($"process {pid}: cannot open the file mapped at 0x{map.Start:x} ({map.Path}): {e.Message}");
+        }
+        vma.Status |= map.Shared ? VmaStatus.FileShared : VmaStatus.FilePrivate;
+        vma.Shmid = id;
+        vma.Fdflags = fdFlags;
+        return vma;
+    }
+
+    static FerryException Unsupported(int pid, MapsEntry map, string what) =>
+        new($"process {pid} maps {what} at 0x{map.Start:x}-0x{map.End:x}, which ferry cannot checkpoint yet; the process was left running untouched");
+
+    /// <summary>The VmFlags CRIU turns into mmap flags and madvise bits (bit N = advice N).</summary>
+    static void AddVmFlags(vma_entry vma, VmFlags flags)
+    {
+        if ((flags & VmFlags.gd) != 0) vma.Flags |= (uint)Mman.MAP_GROWSDOWN;
+        if ((flags & VmFlags.lo) != 0) vma.Flags |= 0x2000; // MAP_LOCKED
+        if ((flags & VmFlags.nr) != 0) vma.Flags |= (uint)Mman.MAP_NORESERVE;
+        if ((flags & VmFlags.ht) != 0) vma.Flags |= 0x40000; // MAP_HUGETLB
+        ulong madv = 0;
+        if ((flags & VmFlags.sr) != 0) madv |= 1UL << Mman.MADV_SEQUENTIAL;
+        if ((flags & VmFlags.rr) != 0) madv |= 1UL << Mman.MADV_RANDOM;
+        if ((flags & VmFlags.dc) != 0) madv |= 1UL << Mman.MADV_DONTFORK;
+        if ((flags & VmFlags.dd) != 0) madv |= 1UL << Mman.MADV_DONTDUMP;
+        if ((flags & VmFlags.mg) != 0) madv |= 1UL << Mman.MADV_MERGEABLE;
+        if ((flags & VmFlags.hg) != 0) madv |= 1UL << Mman.MADV_HUGEPAGE;
+        if ((flags & VmFlags.nh) != 0) madv |= 1UL << Mman.MADV_NOHUGEPAGE;
+        if ((flags & VmFlags.wf) != 0) madv |= 1UL << Mman.MADV_WIPEONFORK;
+        if (madv != 0) vma.Madv = madv;
+    }
+}

@@ -1,0 +1,53 @@
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+using Ferry.Resources.Signals;
+using Ferry.Resources.Timers;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.TaskState;
+
+/// <summary>
+/// The process-wide part of the leader's core image (task_core_entry): state, personality, flags, blocked mask,
+/// comm, timers, rlimits, shared pending signals, signal actions, login uid, OOM score, subreaper, membarrier.
+/// </summary>
+internal static class ProcessCoreDumper
+{
+    const uint TaskAlive = 1;
+    const long MembarrierCmdGetRegistrations = 1 << 9;
+
+    public static task_core_entry Dump(TracedTask leader, RemoteScratch scratch, ProcStat stat)
+    {
+        var pid = leader.Pid;
+        leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_CHILD_SUBREAPER, scratch.At(0));
+        var subreaper = scratch.Read<int>(0) != 0;
+        var tc = new task_core_entry
+        {
+            TaskState = TaskAlive,
+            ExitCode = 0,
+            Personality = ProcMisc.ReadPersonality(pid),
+            Flags = stat.Flags,
+            BlkSigset = leader.GetSigMask(),
+            Comm = ProcMisc.ReadComm(pid),
+            Timers = TimerDumper.Dump(leader, scratch, 0),
+            Rlimits = Rlimits(pid),
+            SignalsS = SignalDumper.Pending(leader, shared: true),
+            Loginuid = ProcMisc.ReadLoginUid(pid),
+            OomScoreAdj = ProcMisc.ReadOomScoreAdj(pid),
+            ChildSubreaper = subreaper,
+        };
+        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0));
+        var membarrier = leader.Syscall(Sys.membarrier, MembarrierCmdGetRegistrations);
+        if (membarrier > 0) tc.MembarrierRegistrationMask = (uint)membarrier;
+        return tc;
+    }
+
+    /// <summary>The limits in RLIMIT_* order, from /proc/PID/limits (prlimit would need CAP_SYS_RESOURCE for some).</summary>
+    static task_rlimits_entry Rlimits(int pid)
+    {
+        var limits = ProcLimits.Read(pid).OrderBy(l => l.Resource);
+        var entry = new task_rlimits_entry();
+        foreach (var limit in limits) entry.Rlimits.Add(new rlimit_entry { Cur = limit.Soft, Max = limit.Hard });
+        return entry;
+    }
+}

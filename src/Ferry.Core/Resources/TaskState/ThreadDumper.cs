@@ -1,0 +1,62 @@
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Procfs;
+using Ferry.Resources.Credentials;
+using Ferry.Resources.Registers;
+using Ferry.Resources.Signals;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.TaskState;
+
+/// <summary>
+/// One thread's core-TID.img content that is not process-wide: registers, blocked and pending signals,
+/// alternate stack, credentials, rseq, robust futex list, clear-child-tid address, scheduling, comm.
+/// </summary>
+internal static class ThreadDumper
+{
+    /// <param name="scratch">Scratch memory mapped in this thread's process, for the calls that return structs.</param>
+    public static core_entry Dump(TracedTask thread, RemoteScratch scratch, bool isLeader)
+    {
+        var stat = ProcStatFile.ReadThread(thread.Pid, thread.Tid);
+        thread.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_TID_ADDRESS, scratch.At(0));
+        var clearTid = scratch.Read<ulong>(0);
+        thread.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_PDEATHSIG, scratch.At(0));
+        var pdeathSig = scratch.Read<int>(0);
+        var (robustHead, robustLength) = RobustList(thread.Tid);
+
+        var core = new thread_core_entry
+        {
+            FutexRla = robustHead, FutexRlaLen = (uint)robustLength,
+            SchedNice = (int)stat.Nice, SchedPolicy = stat.Policy,
+            Sas = SignalDumper.AltStack(thread, scratch, 0),
+            SignalsP = SignalDumper.Pending(thread, shared: false),
+            Creds = CredentialsDumper.Dump(thread),
+            Comm = ProcFile.ReadAllText(thread.Pid, $"task/{thread.Tid}/comm").TrimEnd('\n'),
+        };
+        if (stat.Policy is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
+        if (pdeathSig != 0) core.PdeathSig = (uint)pdeathSig;
+        if (!isLeader) core.BlkSigset = thread.GetSigMask();
+        var rseq = thread.GetRseqConfiguration();
+        if (rseq.rseq_abi_pointer != 0)
+            core.RseqEntry = new rseq_entry
+            {
+                RseqAbiPointer = rseq.rseq_abi_pointer, RseqAbiSize = rseq.rseq_abi_size, Signature = rseq.signature,
+            };
+
+        return new core_entry
+        {
+            Mtype = core_entry.Types.march.X8664,
+            ThreadInfo = RegisterDumper.Dump(thread, clearTid),
+            ThreadCore = core,
+        };
+    }
+
+    /// <summary>get_robust_list works on another thread without stopping it (the dumper is its tracer).</summary>
+    static unsafe (ulong Head, ulong Length) RobustList(int tid)
+    {
+        ulong head = 0, length = 0;
+        if (LibC.syscall(Sys.get_robust_list, tid, (long)&head, (long)&length, 0, 0, 0) < 0)
+            throw LinuxException.FromLastError("get_robust_list", tid);
+        return (head, length);
+    }
+}

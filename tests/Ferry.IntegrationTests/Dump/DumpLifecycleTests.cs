@@ -1,0 +1,82 @@
+using System.Globalization;
+using Ferry.IntegrationTests.Support;
+using Xunit;
+
+namespace Ferry.IntegrationTests.Dump;
+
+/// <summary>What happens to the process: killed after a dump (CRIU's default), running on with --leave-running,
+/// untouched after a refused dump; and the one-line errors.</summary>
+public sealed class DumpLifecycleTests
+{
+    [RootFact]
+    public void Leave_running_lets_the_counter_go_on_without_a_gap_or_repeat()
+    {
+        using var target = DumpTarget.Start("dump_counter", passWorkDir: true);
+        var result = target.Dump("--leave-running");
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        var atDump = Counter(target);
+        target.WaitFor(() => Counter(target) > atDump + 20, "the counter going on after the dump");
+        AssertConsecutive(target);
+        Assert.True(File.Exists(target.Image($"core-{target.Pid}.img")));
+    }
+
+    [RootFact]
+    public void Without_leave_running_the_process_is_killed_after_its_images_are_written()
+    {
+        using var target = DumpTarget.Start("dump_counter", passWorkDir: true);
+        var result = target.Dump();
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        var exit = target.Process.WaitForExit(TimeSpan.FromSeconds(10));
+        Assert.Equal(9, exit.Signal);
+        foreach (var image in new[] { "inventory.img", "pstree.img", $"core-{target.Pid}.img", $"mm-{target.Pid}.img", "files.img", "fdinfo-1.img", $"pagemap-{target.Pid}.img", "pages-1.img" })
+            Assert.True(File.Exists(target.Image(image)), $"{image} is missing");
+    }
+
+    [RootFact]
+    public void A_missing_pid_gives_one_line_and_a_non_zero_exit()
+    {
+        var pid = Enumerable.Range(2, 32000).Select(i => 32768 - i).First(p => !Directory.Exists($"/proc/{p}"));
+        var dir = Directory.CreateTempSubdirectory("ferry-dump-missing-").FullName;
+        try
+        {
+            var result = FerryBinary.Run("dump", "-t", pid.ToString(CultureInfo.InvariantCulture), "-D", dir);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal($"ferry dump: process {pid} does not exist", result.StdErr.TrimEnd('\n'));
+            Assert.Empty(Directory.GetFiles(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [RootFact]
+    public void An_unsupported_descriptor_stops_the_dump_with_one_line_and_leaves_the_process_as_it_was()
+    {
+        using var target = DumpTarget.Start("dump_socket", passWorkDir: false);
+        target.WaitFor(() => target.Status().State == 'S', "the program to sleep in pause()");
+        var syscallBefore = File.ReadAllText($"/proc/{target.Pid}/syscall");
+
+        var result = target.Dump();
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.StdErr.TrimEnd('\n').Split('\n');
+        Assert.Single(lines);
+        Assert.Contains($"process {target.Pid}", lines[0]);
+        Assert.Contains("fd 3", lines[0]);
+        Assert.Contains("socket", lines[0]);
+        Assert.False(target.Process.HasExited);
+        Assert.Equal(('S', 0), target.Status()); // sleeping as before, no tracer left
+        Assert.Equal(syscallBefore, File.ReadAllText($"/proc/{target.Pid}/syscall")); // same syscall, same registers
+        Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
+    }
+
+    static int Counter(DumpTarget target) =>
+        File.ReadAllLines(Path.Combine(target.WorkDir, "counter.log")).Where(l => l.Length > 0).Select(int.Parse).LastOrDefault();
+
+    static void AssertConsecutive(DumpTarget target)
+    {
+        var values = File.ReadAllLines(Path.Combine(target.WorkDir, "counter.log")).Where(l => l.Length > 0).Select(int.Parse).ToList();
+        Assert.Equal(Enumerable.Range(1, values.Count), values);
+    }
+}

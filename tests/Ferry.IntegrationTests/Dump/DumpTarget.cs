@@ -1,0 +1,96 @@
+using System.Globalization;
+using Ferry.IntegrationTests.Support;
+using Ferry.Tracing;
+
+namespace Ferry.IntegrationTests.Dump;
+
+/// <summary>
+/// A test program to dump, started with posix_spawn in its own session inside a fresh work directory (passed as
+/// its first argument when asked), plus an images directory for the dump. It prints key=value lines and "ready".
+/// Dispose kills and reaps it and removes both directories.
+/// </summary>
+public sealed class DumpTarget : IDisposable
+{
+    DumpTarget(ChildProcess process, string root)
+    {
+        Process = process;
+        Root = root;
+    }
+
+    public ChildProcess Process { get; }
+    public int Pid => Process.Pid;
+    public string Root { get; }
+    public string WorkDir => Path.Combine(Root, "work");
+    public string ImagesDir => Path.Combine(Root, "images");
+    string StdoutPath => Path.Combine(Root, "stdout");
+
+    /// <param name="passWorkDir">Give the program its work directory as the first argument.</param>
+    public static DumpTarget Start(string name, bool passWorkDir, params string[] arguments)
+    {
+        var root = Directory.CreateTempSubdirectory("ferry-dump-").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "work"));
+        Directory.CreateDirectory(Path.Combine(root, "images"));
+        string[] args = passWorkDir ? [Path.Combine(root, "work"), .. arguments] : arguments;
+        var process = ChildProcess.Start(new SpawnOptions(TestTargets.Path(name), args)
+        {
+            Stdout = Stdio.ToFile(Path.Combine(root, "stdout")),
+            Stderr = Stdio.ToFile(Path.Combine(root, "stderr")),
+            NewSession = true,
+            WorkingDirectory = Path.Combine(root, "work"),
+        });
+        var target = new DumpTarget(process, root);
+        try
+        {
+            target.WaitFor(() => target.Output.Split('\n').Contains("ready"), "its ready line");
+        }
+        catch
+        {
+            target.Dispose();
+            throw;
+        }
+        return target;
+    }
+
+    public string Output => File.Exists(StdoutPath) ? File.ReadAllText(StdoutPath) : "";
+
+    public ulong Address(string key)
+    {
+        var line = Output.Split('\n').FirstOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))
+            ?? throw new KeyNotFoundException($"pid {Pid} printed no {key}= line; output: {Output}");
+        return ulong.Parse(line.AsSpan(key.Length + 3), NumberStyles.HexNumber);
+    }
+
+    /// <summary>Runs `ferry dump -t PID -D images -o dump.log -v4` plus <paramref name="options"/>.</summary>
+    public FerryBinary.Result Dump(params string[] options) =>
+        FerryBinary.Run(["dump", "-t", Pid.ToString(CultureInfo.InvariantCulture), "-D", ImagesDir, "-o", "dump.log", "-v4", .. options]);
+
+    public string Image(string name) => Path.Combine(ImagesDir, name);
+
+    public string DumpLog => File.Exists(Image("dump.log")) ? File.ReadAllText(Image("dump.log")) : "(no dump.log)";
+
+    /// <summary>The process's state letter and tracer from /proc/PID/status.</summary>
+    public (char State, int TracerPid) Status()
+    {
+        var lines = File.ReadAllLines($"/proc/{Pid}/status");
+        var state = lines.First(l => l.StartsWith("State:", StringComparison.Ordinal))[6..].Trim()[0];
+        var tracer = int.Parse(lines.First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal))[10..].Trim(), CultureInfo.InvariantCulture);
+        return (state, tracer);
+    }
+
+    public void WaitFor(Func<bool> condition, string what, double seconds = 10)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (Process.HasExited) throw new InvalidOperationException($"pid {Pid} {Process.Exit} while waiting for {what}; output: {Output}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"pid {Pid}: no {what} after {seconds} s; output: {Output}");
+            Thread.Sleep(5);
+        }
+    }
+
+    public void Dispose()
+    {
+        Process.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+}
