@@ -99,6 +99,45 @@ public class FerryRoundTripTests
         Assert.Equal("0", round.Target.Result("corrupt") ?? round.Target.Result("skip") switch { "no-avx512" => "0", _ => null });
     }
 
+    [FerryDumpFact]
+    public void Credentials_of_an_unprivileged_process_come_back()
+    {
+        CriuVector.BecomeSubreaper();
+        var images = Directory.CreateTempSubdirectory("ferry-creds-").FullName;
+        using var child = Ferry.Tracing.ChildProcess.Start(new Ferry.Tracing.SpawnOptions("/usr/bin/setpriv",
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-sys_admin", "/bin/sleep", "600"));
+        int pid = child.Pid;
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!File.ReadAllText($"/proc/{pid}/cmdline").StartsWith("/bin/sleep"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "setpriv did not exec sleep");
+                Thread.Sleep(5);
+            }
+            var before = Credentials(pid);
+            var dump = FerryBinary.Run("dump", "-t", $"{pid}", "-D", images);
+            Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}");
+            child.WaitForExit(TimeSpan.FromSeconds(10));
+            CriuVector.WaitUntilGone(pid);
+
+            var restore = FerryBinary.Run("restore", "-D", images, "-d");
+            Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}");
+            Assert.Equal(before, Credentials(pid));
+            Assert.Contains("65534", before);
+        }
+        finally
+        {
+            if (CriuVector.IsAlive(pid))
+                Ferry.Linux.LibC.kill(pid, TargetProcess.SIGKILL);
+            CriuVector.WaitUntilGone(pid);
+            Directory.Delete(images, recursive: true);
+        }
+    }
+
+    static string Credentials(int pid) => string.Join('\n', File.ReadLines($"/proc/{pid}/status")
+        .Where(l => l.StartsWith("Uid:") || l.StartsWith("Gid:") || l.StartsWith("Groups:") || l.StartsWith("Cap") || l.StartsWith("NoNewPrivs:")));
+
     /// <summary>A target dumped by `ferry dump` (which kills it) and restored by `ferry restore -d`.</summary>
     sealed class RoundTrip : IDisposable
     {

@@ -9,8 +9,8 @@ namespace Ferry.Resources.Credentials;
 
 /// <summary>
 /// Credentials, set last before the registers (lowering them first would take away what the earlier steps need):
-/// bounding set, groups, uids/gids (with SECBIT_NO_SETUID_FIXUP so capabilities survive the uid change), then the
-/// capability sets, ambient capabilities, securebits and no_new_privs. Nothing is done when the husk (which runs
+/// bounding set, groups, uids/gids (with SECBIT_NO_SETUID_FIXUP so capabilities survive the uid change), securebits,
+/// then the capability sets, ambient capabilities and no_new_privs. Nothing is done when the husk (which runs
 /// with Ferry's credentials) already has the dumped ones, the common case of root processes.
 /// </summary>
 public sealed class CredentialRestorer(TracedTask task, core_entry core, RemoteScratch scratch, Log log)
@@ -43,6 +43,8 @@ public sealed class CredentialRestorer(TracedTask task, core_entry core, RemoteS
         task.SyscallOrThrow(Sys.setresuid, wanted.Uid, wanted.Euid, wanted.Suid);
         task.Syscall(Sys.setfsgid, wanted.Fsgid); // returns the previous fsgid, never an error
         task.Syscall(Sys.setfsuid, wanted.Fsuid);
+        // The final securebits while CAP_SETPCAP is still there; the uid changes that needed the fixup are done.
+        task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_SECUREBITS, wanted.Secbits);
 
         // capset: header {version, pid 0}, then {effective, permitted, inheritable} for the low and high 32 bits.
         Span<uint> header = [CapabilityVersion3, 0];
@@ -62,7 +64,6 @@ public sealed class CredentialRestorer(TracedTask task, core_entry core, RemoteS
         for (int cap = 0; cap <= lastCap; cap++)
             if ((ambient & (1UL << cap)) != 0)
                 task.SyscallOrThrow(Sys.prctl, Prctl.PR_CAP_AMBIENT, PrCapAmbientRaise, cap, 0, 0);
-        task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_SECUREBITS, wanted.Secbits);
         if (wanted.NoNewPrivs != 0)
             task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         log.Debug($"pid {task.Pid}: credentials uid {wanted.Uid}/{wanted.Euid}/{wanted.Suid} gid {wanted.Gid}/{wanted.Egid}/{wanted.Sgid}, " +
