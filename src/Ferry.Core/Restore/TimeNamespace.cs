@@ -26,7 +26,7 @@ public static unsafe class TimeNamespace
     {
         if (LibC.syscall(Sys.gettid, 0, 0, 0, 0, 0, 0) != Environment.ProcessId)
             throw new InvalidOperationException("the time namespace for the restored tree must be prepared on the main thread");
-        var (previousMonotonic, previousBoottime) = CurrentOffsets();
+        var (previousMonotonic, previousBoottime) = OwnOffsets.Value;
         if (LibC.syscall(Sys.unshare, CloneNewTime, 0, 0, 0, 0, 0) < 0)
             throw new FerryException($"cannot create a time namespace: {Errno.Name(Marshal.GetLastPInvokeError())}");
         var text = new StringBuilder();
@@ -55,7 +55,13 @@ public static unsafe class TimeNamespace
         return $"{clock} {seconds} {nanos}\n";
     }
 
-    static (long Monotonic, long Boottime) CurrentOffsets()
+    /// <summary>
+    /// The offsets of the namespace Ferry itself runs in. /proc/self/timens_offsets shows the namespace for children,
+    /// which is Ferry's own only until the first unshare, so it is read once, before that.
+    /// </summary>
+    static readonly Lazy<(long Monotonic, long Boottime)> OwnOffsets = new(ReadOffsets);
+
+    static (long Monotonic, long Boottime) ReadOffsets()
     {
         long monotonic = 0, boottime = 0;
         foreach (var line in File.ReadLines("/proc/self/timens_offsets"))
