@@ -168,9 +168,22 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         if (runs.Count == 0)
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, runs);
+        // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it.
+        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)).ToList();
+        var copierRuns = runs.Where(r => anonymous.Any(v => r.Address >= v.Start && r.End <= v.End)).ToList();
+        using var copier = copierRuns.Count > 0 ? UffdPageCopier.TryOpen(task) : null;
+        if (copier is not null)
+        {
+            foreach (var vma in anonymous.Where(v => copierRuns.Any(r => r.Address >= v.Start && r.End <= v.End)))
+                if (!copier.Register(vma.Start, vma.End - vma.Start))
+                    copierRuns.RemoveAll(r => r.Address >= vma.Start && r.End <= vma.End);
+        }
+        else
+            copierRuns.Clear();
+        var others = runs.Except(copierRuns).ToList();
+        ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs ({seconds * 1000:F1} ms)");
+        log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs, {copierRuns.Count} by UFFDIO_COPY ({seconds * 1000:F1} ms)");
     }
 
     bool InKernelArea(PageRange run) =>

@@ -10,7 +10,8 @@ namespace Ferry.Resources.Memory;
 /// Writes dumped pages into a task with process_vm_writev, reading them from an mmap of pages-ID.img: the data is
 /// copied once, from the page cache into the task. The runs are cut into pieces of at most 64 MiB and shared out
 /// to one worker per CPU (the copy and the target's page allocation are CPU-bound); each worker writes its pieces
-/// in batches of up to IOV_MAX iovecs per call, after populating its part of the source mapping in one go.
+/// in batches of up to IOV_MAX iovecs per call, after populating its part of the source mapping in one go. Fresh
+/// anonymous memory can go through a <see cref="UffdPageCopier"/> instead, which skips zeroing the new pages.
 /// </summary>
 public static unsafe class PageWriter
 {
@@ -18,12 +19,18 @@ public static unsafe class PageWriter
     const ulong MaxPiece = 64UL << 20;
     const int MADV_POPULATE_READ = 22;
 
-    readonly record struct Piece(long FileOffset, ulong Address, ulong Length);
+    readonly record struct Piece(long FileOffset, ulong Address, ulong Length, bool ByCopier);
 
-    /// <summary>Writes <paramref name="runs"/> (with their offsets in <paramref name="pagesPath"/>); returns the bytes written.</summary>
-    public static ulong Write(int pid, string pagesPath, IReadOnlyList<PageRange> runs)
+    /// <summary>
+    /// Writes <paramref name="runs"/> (with their offsets in <paramref name="pagesPath"/>) with process_vm_writev, and
+    /// <paramref name="copierRuns"/> (fresh anonymous memory registered with <paramref name="copier"/>) with UFFDIO_COPY.
+    /// Returns the bytes written.
+    /// </summary>
+    public static ulong Write(int pid, string pagesPath, IReadOnlyList<PageRange> runs,
+        IReadOnlyList<PageRange>? copierRuns = null, UffdPageCopier? copier = null)
     {
-        if (runs.Count == 0)
+        copierRuns ??= [];
+        if (runs.Count + copierRuns.Count == 0)
             return 0;
         using var file = File.OpenHandle(pagesPath);
         long size = RandomAccess.GetLength(file);
@@ -33,12 +40,13 @@ public static unsafe class PageWriter
         try
         {
             var pieces = new List<Piece>();
-            foreach (var run in runs)
-                for (ulong done = 0; done < run.Length; done += MaxPiece)
-                    pieces.Add(new Piece(run.FileOffset + (long)done, run.Address + done, Math.Min(MaxPiece, run.Length - done)));
+            foreach (var (list, byCopier) in new[] { (runs, false), (copierRuns, true) })
+                foreach (var run in list)
+                    for (ulong done = 0; done < run.Length; done += MaxPiece)
+                        pieces.Add(new Piece(run.FileOffset + (long)done, run.Address + done, Math.Min(MaxPiece, run.Length - done), byCopier));
             var shares = Share(pieces, Math.Clamp(Environment.ProcessorCount, 1, 4));
             long total = 0;
-            Parallel.ForEach(shares, share => Interlocked.Add(ref total, (long)WriteShare(pid, (byte*)mapping, share)));
+            Parallel.ForEach(shares, share => Interlocked.Add(ref total, (long)WriteShare(pid, (byte*)mapping, share, copier)));
             return (ulong)total;
         }
         finally
@@ -67,11 +75,18 @@ public static unsafe class PageWriter
         return shares;
     }
 
-    static ulong WriteShare(int pid, byte* source, List<Piece> share)
+    static ulong WriteShare(int pid, byte* source, List<Piece> share, UffdPageCopier? copier)
     {
+        ulong written = 0;
+        foreach (var piece in share.Where(p => p.ByCopier))
+        {
+            LibC.madvise((nint)(source + piece.FileOffset), (nuint)piece.Length, MADV_POPULATE_READ);
+            copier!.Copy(piece.Address, source + piece.FileOffset, piece.Length);
+            written += piece.Length;
+        }
+        share = share.Where(p => !p.ByCopier).ToList();
         var local = new IoVec[IovMax];
         var remote = new IoVec[IovMax];
-        ulong written = 0;
         for (int first = 0; first < share.Count; first += IovMax)
         {
             int count = Math.Min(IovMax, share.Count - first);
