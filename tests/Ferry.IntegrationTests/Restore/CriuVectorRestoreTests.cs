@@ -27,6 +27,32 @@ public class CriuVectorRestoreTests
         Assert.Contains("check.sh: PASS", output);
     }
 
+    [CriuVectorFact]
+    public void Without_d_ferry_stays_the_parent_writes_the_pidfile_and_exits_with_the_root_status()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        var start = new System.Diagnostics.ProcessStartInfo(FerryBinary.Path!) { RedirectStandardError = true };
+        foreach (var arg in new[] { "restore", "-D", vector.Images, "--pidfile", "root.pid" }) start.ArgumentList.Add(arg);
+        using var ferry = System.Diagnostics.Process.Start(start)!; // ferry itself is never traced here
+        var pidFile = Path.Combine(vector.Images, "root.pid"); // relative to the work dir, which defaults to -D
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0)
+        {
+            if (ferry.HasExited)
+                Assert.Fail($"ferry exited early: {ferry.StandardError.ReadToEnd()}");
+            Assert.True(DateTime.UtcNow < deadline, "no pid file within 20 s");
+            Thread.Sleep(20);
+        }
+        Assert.Equal($"{vector.Pid}", File.ReadAllText(pidFile).Trim());
+        var parent = File.ReadAllText($"/proc/{vector.Pid}/stat").Split(") ")[1].Split(' ')[1];
+        Assert.Equal($"{ferry.Id}", parent);
+
+        var (exitCode, output) = vector.Check(); // SIGTERM: the counter checks itself and exits 0
+        Assert.True(exitCode == 0, output);
+        Assert.True(ferry.WaitForExit(TimeSpan.FromSeconds(20)), "ferry did not exit after its restored root did");
+        Assert.Equal(0, ferry.ExitCode);
+    }
+
     [CriuVectorTheory]
     [InlineData("threads", "threads")]
     [InlineData("pipe-tree", "process trees")]
