@@ -96,7 +96,10 @@ public sealed class DumpImagesTests
 
         foreach (var image in Directory.GetFiles(target.ImagesDir, "*.img").Where(f => !Path.GetFileName(f).StartsWith("pages-", StringComparison.Ordinal)))
             Crit.Decode(image);
-        Crit.Decode(target.Image("stats-dump"));
+        // zdtm checks (shpages_written + pages_written) * 4096 against the size of the pages files.
+        var stats = Crit.Decode(target.Image("stats-dump"))["entries"]![0]!["dump"]!;
+        long pagesBytes = Directory.GetFiles(target.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.Equal(pagesBytes, ((long)stats["pages_written"]! + (long)stats["shpages_written"]!) * 4096);
 
         var fdinfo = Crit.Decode(target.Image("fdinfo-1.img"))["entries"]!.AsArray();
         Assert.Equal(Enumerable.Range(0, 12), fdinfo.Select(e => (int)e!["fd"]!).Where(fd => fd < 12));
