@@ -6,7 +6,8 @@
  *   fd 8  /dev/null, fd 9 /dev/zero, fd 10 /dev/urandom (O_CLOEXEC)
  *   fd 11 a FIFO DIR/fifo (O_RDWR) with 6 unread bytes "fifo!\n"
  *   SIGUSR1 handler (SA_RESTART), SIGUSR2 blocked and pending, ITIMER_REAL 5 s interval with a SIGALRM handler,
- *   an alternate signal stack of 64 KiB, umask 027, 16 MiB of anonymous memory filled with a pattern.
+ *   a POSIX timer (CLOCK_MONOTONIC, SIGUSR1, 7 s interval), an alternate signal stack of 64 KiB, umask 027,
+ *   16 MiB of anonymous memory filled with a pattern.
  * Prints memory=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
  * Usage: dump_resources DIR [read]. */
 #include <fcntl.h>
@@ -76,6 +77,11 @@ int main(int argc, char **argv)
     raise(SIGUSR2);
     struct itimerval timer = {{5, 0}, {5, 0}};
     setitimer(ITIMER_REAL, &timer, NULL);
+    struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1, .sigev_value.sival_ptr = (void *)0x1234};
+    timer_t posix_timer;
+    if (timer_create(CLOCK_MONOTONIC, &event, &posix_timer)) return 1;
+    struct itimerspec every7 = {{7, 0}, {7, 0}};
+    if (timer_settime(posix_timer, 0, &every7, NULL)) return 1;
     stack_t ss = {.ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0};
     sigaltstack(&ss, NULL);
     umask(027);
