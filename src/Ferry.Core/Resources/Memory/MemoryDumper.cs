@@ -63,7 +63,9 @@ internal static unsafe class MemoryDumper
     static (TimeSpan Read, TimeSpan WriteWait) CopyPages(int pid, List<PageRun> runs, SafeFileHandle pages, long total)
     {
         var size = (int)Math.Min(BufferBytes, total);
-        var buffers = new[] { (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096), total > size ? (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096) : null };
+        using var first = new LargeBuffer(size);
+        using var second = total > size ? new LargeBuffer(size) : null;
+        var buffers = new[] { first.Pointer, second is null ? null : second.Pointer };
         using var reader = new PageReader(pid);
         Task? writing = null;
         long readTicks = 0, waitTicks = 0;
@@ -95,8 +97,6 @@ internal static unsafe class MemoryDumper
         finally
         {
             writing?.Wait();
-            NativeMemory.AlignedFree(buffers[0]);
-            if (buffers[1] is not null) NativeMemory.AlignedFree(buffers[1]);
         }
     }
 
