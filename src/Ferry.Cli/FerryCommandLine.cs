@@ -10,6 +10,9 @@ internal static class FerryCommandLine
         var root = new RootCommand("Ferry: checkpoint, restore and live migration of Linux process trees (CRIU-compatible).");
         root.Add(DumpCommand.Create());
         root.Add(RestoreCommand.Create());
+        root.Add(ShowCommand.Create());
+        root.Add(EncodeCommand.Create());
+        root.Add(CheckCommand.Create());
         foreach (var planned in PlannedCommands.Create()) root.Add(planned);
         return root;
     }

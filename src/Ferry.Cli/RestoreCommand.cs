@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ferry.Diagnostics;
 using Ferry.Restore;
 
 namespace Ferry.Cli;
@@ -28,15 +29,59 @@ internal static class RestoreCommand
         };
         command.SetAction(parse => CliAction.Run("restore", () =>
         {
-            var request = new RestoreRequest(parse.GetValue(imagesDir)!.FullName)
+            string images = parse.GetValue(imagesDir)!.FullName;
+            // Like CRIU, relative log and pid file paths are inside the work dir, which defaults to the images dir.
+            string work = parse.GetValue(workDir)?.FullName ?? images;
+            var request = new RestoreRequest(images)
             {
                 Detach = parse.GetValue(detach),
+                PidFile = parse.GetValue(pidFile) is { } pf ? Path.Combine(work, pf.ToString()) : null,
                 ShellJob = parse.GetValue(shellJob),
                 Tcp = DumpCommand.TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 PidNamespace = parse.GetValue(pidns) == "new" ? PidNamespaceMode.New : PidNamespaceMode.Host,
             };
-            _ = request;
-            return CliAction.NotAvailable("restore", "restoring processes is issue 3");
+            if (request.PidNamespace == PidNamespaceMode.New)
+                return CliAction.NotAvailable("restore --pidns new", "restoring into a new PID namespace is planned");
+            string? logPath = parse.GetValue(logFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
+            using var log = new Log(logPath, parse.GetValue(verbosity));
+            // Without a log file the log's errors go to stderr, where the CLI prints the one line anyway.
+            void LogError(string message)
+            {
+                if (logPath is not null) log.Error(message);
+            }
+            try
+            {
+                int pid = new RestoreEngine(request, log).Run();
+                if (request.Detach)
+                    return CliAction.Ok;
+                return RestoreEngine.WaitForExit(pid);
+            }
+            catch (FerryException e)
+            {
+                LogError(e.Message);
+                throw;
+            }
+            catch (Ferry.Images.ImageFormatException e)
+            {
+                LogError(e.Message);
+                throw new FerryException(e.Message);
+            }
+            catch (Ferry.Linux.LinuxException e)
+            {
+                LogError(e.Message);
+                throw new FerryException(e.Message);
+            }
+            catch (Ferry.Tracing.TracingException e)
+            {
+                LogError(e.Message);
+                throw new FerryException(e.Message);
+            }
+            catch (Exception e) when (e is not (IOException or UnauthorizedAccessException))
+            {
+                // A defect in Ferry: still one line for the user, the details in the log.
+                LogError(e.ToString());
+                throw new FerryException($"internal error: {e.GetType().Name}: {e.Message}");
+            }
         }));
         return command;
     }

@@ -117,6 +117,9 @@ public sealed class ImageDirectory
     /// <summary>The dumped memory of <paramref name="pid"/> (dispose it to close the pages file).</summary>
     public PageMap OpenPageMap(int pid) => PageMap.Open(PathOf(ImageNames.Pagemap(pid)));
 
+    /// <summary>The dumped contents of shared anonymous memory <paramref name="shmid"/> (pagemap-shmem-&lt;shmid&gt;.img).</summary>
+    public PageMap OpenShmemPageMap(ulong shmid) => PageMap.Open(PathOf(ImageNames.ShmemPagemap(shmid)));
+
     /// <summary>Starts pages-&lt;pagesId&gt;.img and pagemap-&lt;pid&gt;.img for <paramref name="pid"/>.</summary>
     public PagesWriter CreatePages(int pid, uint pagesId) => PagesWriter.Create(Path, pid, pagesId);
 }

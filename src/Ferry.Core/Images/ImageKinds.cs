@@ -80,10 +80,12 @@ public static class ImageKinds
     public static readonly ImageKind Stats = Make("STATS", 0x57093306, stats_entry.Descriptor, prefix: ImagePrefix.Service);
     public static readonly ImageKind IrmapCache = Make("IRMAP_CACHE", 0x57004059, irmap_cache_entry.Descriptor, prefix: ImagePrefix.Service);
 
-    private static List<ImageKind>? building;
+    // Make() collects the kinds above as their initializers run (static initializers run in declaration order),
+    // so the list cannot miss one.
+    private static List<ImageKind>? collected;
 
     /// <summary>Every kind, in CRIU's magic.h order.</summary>
-    public static IReadOnlyList<ImageKind> All { get; } = building!;
+    public static IReadOnlyList<ImageKind> All { get; } = collected!;
 
     private static readonly FrozenDictionary<uint, ImageKind> ByMagicTable = All.ToFrozenDictionary(k => k.Magic);
     private static readonly FrozenDictionary<string, ImageKind> ByNameTable = All.ToFrozenDictionary(k => k.Name, StringComparer.Ordinal);
@@ -98,7 +100,7 @@ public static class ImageKinds
         MessageDescriptor? head = null, ExtraPayload headExtra = ExtraPayload.None, ImagePrefix prefix = ImagePrefix.Common)
     {
         var kind = new ImageKind(name, magic, entry, extra, head, headExtra, prefix);
-        (building ??= []).Add(kind);
+        (collected ??= []).Add(kind);
         return kind;
     }
 }

@@ -31,15 +31,7 @@ public sealed class ImageReader : IDisposable
         {
             throw new ImageFormatException(path, 0, $"a readable image file ({e.Message})", e);
         }
-        try
-        {
-            return new ImageReader(file, path);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        return new ImageReader(file, path);
     }
 
     /// <summary>Reads the image in <paramref name="stream"/>; <paramref name="name"/> is used in error messages.</summary>
@@ -62,17 +54,15 @@ public sealed class ImageReader : IDisposable
         position = stream.Position;
         length = stream.Length;
 
-        uint magic = ReadMagic("an image magic");
-        Prefix = magic switch
+        try
         {
-            ImageMagic.Common => ImagePrefix.Common,
-            ImageMagic.Service => ImagePrefix.Service,
-            _ => ImagePrefix.None,
-        };
-        if (Prefix != ImagePrefix.None)
-            magic = ReadMagic("an image type magic after the common magic");
-        Kind = ImageKinds.FindByMagic(magic)
-            ?? throw new ImageFormatException(Name, position - 4, $"a known image magic, found 0x{magic:x8}");
+            (Prefix, Kind) = ReadHeader();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The file name used in error messages.</summary>
@@ -197,6 +187,22 @@ public sealed class ImageReader : IDisposable
         position = start;
         ReadExactly(all);
         return all;
+    }
+
+    private (ImagePrefix, ImageKind) ReadHeader()
+    {
+        uint magic = ReadMagic("an image magic");
+        var prefix = magic switch
+        {
+            ImageMagic.Common => ImagePrefix.Common,
+            ImageMagic.Service => ImagePrefix.Service,
+            _ => ImagePrefix.None,
+        };
+        if (prefix != ImagePrefix.None)
+            magic = ReadMagic("an image type magic after the common magic");
+        var kind = ImageKinds.FindByMagic(magic)
+            ?? throw Error(position - 4, $"a known image magic, found 0x{magic:x8}");
+        return (prefix, kind);
     }
 
     private uint ReadMagic(string expected)

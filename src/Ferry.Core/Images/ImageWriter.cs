@@ -103,8 +103,12 @@ public sealed class ImageWriter : IDisposable
             Access = FileAccess.Write,
             BufferSize = bufferSize,
         };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = FileMode;
-        return new FileStream(path, options);
+        if (OperatingSystem.IsWindows())
+            return new FileStream(path, options);
+        options.UnixCreateMode = FileMode;
+        var file = new FileStream(path, options);
+        // A file left by an earlier dump keeps its mode on truncation; images must never be readable by others.
+        File.SetUnixFileMode(file.SafeFileHandle, FileMode);
+        return file;
     }
 }

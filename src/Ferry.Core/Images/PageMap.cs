@@ -20,8 +20,20 @@ public sealed class PageMap : IDisposable
     private readonly SafeFileHandle pages;
     private readonly string pagesName;
 
-    private PageMap(uint pagesId, PageRun[] runs, long presentBytes, SafeFileHandle pages, string pagesName)
+    /// <summary>Name of the link from a dump directory to the previous dump of a chain (CRIU's --prev-images-dir).</summary>
+    public const string ParentLink = "parent";
+
+    /// <summary>Bounds a chain of parent dumps, so that a link loop cannot recurse forever.</summary>
+    private const int MaxParentDepth = 64;
+
+    private readonly string pagemapPath;
+    private readonly int depth;
+    private PageMap? parent;
+
+    private PageMap(string pagemapPath, int depth, uint pagesId, PageRun[] runs, long presentBytes, SafeFileHandle pages, string pagesName)
     {
+        this.pagemapPath = pagemapPath;
+        this.depth = depth;
         PagesId = pagesId;
         PresentBytes = presentBytes;
         this.runs = runs;
@@ -30,7 +42,9 @@ public sealed class PageMap : IDisposable
     }
 
     /// <summary>Opens the pagemap at <paramref name="pagemapPath"/> and the pages image it names, in the same directory.</summary>
-    public static PageMap Open(string pagemapPath)
+    public static PageMap Open(string pagemapPath) => Open(pagemapPath, depth: 0);
+
+    private static PageMap Open(string pagemapPath, int depth)
     {
         using var reader = ImageReader.Open(pagemapPath);
         if (reader.Kind != ImageKinds.Pagemap)
@@ -78,7 +92,7 @@ public sealed class PageMap : IDisposable
             throw new ImageFormatException(pagesPath, Math.Min(size, pagesOffset),
                 $"{pagesOffset} bytes of page data as the pagemap describes, found {size}");
         }
-        return new PageMap(head.PagesId, [.. runs], pagesOffset, pages, pagesPath);
+        return new PageMap(pagemapPath, depth, head.PagesId, [.. runs], pagesOffset, pages, pagesPath);
     }
 
     /// <summary>The id of the pages image (pages-&lt;id&gt;.img).</summary>
@@ -92,8 +106,8 @@ public sealed class PageMap : IDisposable
 
     /// <summary>
     /// Copies dumped memory starting at <paramref name="address"/> into <paramref name="destination"/>, across adjacent
-    /// present runs. Returns the bytes copied: fewer than asked when the range leaves present data (0 if
-    /// <paramref name="address"/> is not in a present run).
+    /// runs with data here (PE_PRESENT) or in the parent dump (PE_PARENT). Returns the bytes copied: fewer than asked
+    /// when the range reaches memory without data (0 if <paramref name="address"/> has none).
     /// </summary>
     public int Read(ulong address, Span<byte> destination)
     {
@@ -102,11 +116,15 @@ public sealed class PageMap : IDisposable
         while (copied < destination.Length && index < runs.Length)
         {
             PageRun run = runs[index];
-            if (!run.IsPresent || address < run.Address || address >= run.End)
+            bool inParent = (run.Flags & PageMapFlags.Parent) != 0;
+            if (!(run.IsPresent || inParent) || address < run.Address || address >= run.End)
                 break;
             ulong intoRun = address - run.Address;
             int count = (int)Math.Min((ulong)(destination.Length - copied), run.Length - intoRun);
-            ReadPages(run.PagesOffset + (long)intoRun, destination.Slice(copied, count));
+            if (run.IsPresent)
+                ReadPages(run.PagesOffset + (long)intoRun, destination.Slice(copied, count));
+            else
+                ReadFromParent(address, destination.Slice(copied, count));
             copied += count;
             address += (ulong)count;
             index++;
@@ -115,7 +133,7 @@ public sealed class PageMap : IDisposable
     }
 
     /// <summary>
-    /// Streams all present page data in pagemap order, reading the pages image sequentially in large chunks and
+    /// Streams all page data of this dump (PE_PRESENT runs; not PE_PARENT ones) in pagemap order, reading the pages image sequentially in large chunks and
     /// handing each piece (never crossing a run) to <paramref name="handler"/>. The span is valid only during the call.
     /// </summary>
     public void ReadAll(PageDataHandler handler, int chunkSize = DefaultChunkSize)
@@ -147,7 +165,26 @@ public sealed class PageMap : IDisposable
         }
     }
 
-    public void Dispose() => pages.Dispose();
+    public void Dispose()
+    {
+        pages.Dispose();
+        parent?.Dispose();
+    }
+
+    /// <summary>PE_PARENT data lives in the same pagemap of the previous dump, reached through the parent link.</summary>
+    private void ReadFromParent(ulong address, Span<byte> destination)
+    {
+        if (parent is null)
+        {
+            string path = Path.Combine(Path.GetDirectoryName(pagemapPath) ?? ".", ParentLink, Path.GetFileName(pagemapPath));
+            if (depth >= MaxParentDepth)
+                throw new ImageFormatException(path, 0, $"a chain of at most {MaxParentDepth} parent dumps");
+            parent = Open(path, depth + 1);
+        }
+        if (parent.Read(address, destination) != destination.Length)
+            throw new ImageFormatException(parent.pagemapPath, 0,
+                $"parent data for the {destination.Length} bytes at 0x{address:x} that the child marks PE_PARENT");
+    }
 
     private static PageRun ToRun(pagemap_entry entry, long pagesOffset)
     {

@@ -69,6 +69,15 @@ internal static unsafe partial class LibC
     public static partial int pipe2(int* fds, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int munmap(nint addr, nuint length);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int prctl(int option, nuint a2, nuint a3, nuint a4, nuint a5);
 
     // posix_spawn family. The opaque glibc objects are allocated by the caller with the sizes below.

@@ -38,7 +38,7 @@ public sealed record FdInfo(long Pos, uint Flags, int MntId, ulong Ino, IReadOnl
 public static class ProcFdInfo
 {
     public static FdInfo Read(int pid, int fd) =>
-        Parse(ProcFile.ReadAllBytes(pid, $"fdinfo/{fd}"), ProcFile.PathOf(pid, $"fdinfo/{fd}"));
+        ProcFile.Parse(pid, $"fdinfo/{fd}", Parse);
 
     /// <summary>Lines of these kinds repeat, one per watch/target, and have "key:value" tokens after the word.</summary>
     static readonly string[] WordKeys = ["inotify", "fanotify", "fanotify flags", "tfd"];

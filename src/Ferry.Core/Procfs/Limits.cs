@@ -21,7 +21,7 @@ public static class ProcLimits
     ];
 
     public static List<ResourceLimit> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "limits"), ProcFile.PathOf(pid, "limits"));
+        ProcFile.Parse(pid, "limits", Parse);
 
     public static List<ResourceLimit> Parse(ReadOnlySpan<byte> text, string source = "limits")
     {

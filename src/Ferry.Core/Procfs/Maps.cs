@@ -47,18 +47,26 @@ public sealed record MapsEntry(
 public static class ProcMaps
 {
     public static List<MapsEntry> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "maps"), ProcFile.PathOf(pid, "maps"));
+        ProcFile.Parse(pid, "maps", Parse);
 
     public static List<MapsEntry> Parse(ReadOnlySpan<byte> text, string source = "maps")
     {
         var entries = new List<MapsEntry>();
         var cursor = new ProcText(text, source);
-        while (!cursor.AtEnd) entries.Add(ParseLine(ref cursor));
+        var names = new NameCache();
+        while (!cursor.AtEnd) entries.Add(ParseLine(ref cursor, ref names));
         return entries;
     }
 
+    /// <summary>The last name seen: consecutive VMAs of one file share one path string.</summary>
+    internal ref struct NameCache
+    {
+        public ReadOnlySpan<byte> Name;
+        public (string Path, MapKind Kind, bool Deleted) Value;
+    }
+
     /// <summary>Parses the VMA header line at the cursor (also the header lines of smaps) and moves past it.</summary>
-    internal static MapsEntry ParseLine(ref ProcText c)
+    internal static MapsEntry ParseLine(ref ProcText c, ref NameCache names)
     {
         ulong start = c.ReadHex();
         c.Expect((byte)'-');
@@ -82,7 +90,12 @@ public static class ProcMaps
         ulong inode = c.ReadUnsigned();
         c.SkipSpaces();
         var name = c.ReadLine();
-        var (path, kind, deleted) = ClassifyName(name);
+        if (name.IsEmpty || !name.SequenceEqual(names.Name))
+        {
+            names.Name = name;
+            names.Value = ClassifyName(name);
+        }
+        var (path, kind, deleted) = names.Value;
         return new MapsEntry(start, end, prot, shared, offset, major, minor, inode, path, kind, deleted);
     }
 

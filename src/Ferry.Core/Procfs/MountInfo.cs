@@ -10,7 +10,7 @@ public sealed record MountInfoEntry(
 public static class ProcMountInfo
 {
     public static List<MountInfoEntry> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "mountinfo"), ProcFile.PathOf(pid, "mountinfo"));
+        ProcFile.Parse(pid, "mountinfo", Parse);
 
     public static List<MountInfoEntry> Parse(ReadOnlySpan<byte> text, string source = "mountinfo")
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Ferry.Procfs;
@@ -10,12 +11,16 @@ public sealed class ProcessNotFoundException(int pid, Exception? inner = null)
 }
 
 /// <summary>A /proc file did not have the expected shape.</summary>
-public sealed class ProcFormatException(string source, int offset, string expected)
-    : Exception($"{source}: offset {offset}: expected {expected}")
+public sealed class ProcFormatException(string file, int offset, string expected)
+    : Exception($"{file}: offset {offset}: expected {expected}")
 {
-    public string Source_ { get; } = source;
+    /// <summary>The /proc path (or the name given to Parse) of the bad text.</summary>
+    public string File { get; } = file;
     public int Offset { get; } = offset;
 }
+
+/// <summary>A parser of a whole /proc file; <paramref name="source"/> names the file in errors.</summary>
+public delegate T ProcParser<T>(ReadOnlySpan<byte> text, string source);
 
 /// <summary>Reads whole /proc files; turns a vanished process into <see cref="ProcessNotFoundException"/>.</summary>
 public static class ProcFile
@@ -26,30 +31,44 @@ public static class ProcFile
     public static string PathOf(int pid, string name) => $"/proc/{pid}/{name}";
 
     /// <summary>The whole content of /proc/PID/NAME. /proc files report size 0, so read until EOF.</summary>
-    public static byte[] ReadAllBytes(int pid, string name)
+    public static byte[] ReadAllBytes(int pid, string name) => Parse(pid, name, static (text, _) => text.ToArray());
+
+    /// <summary>Reads /proc/PID/NAME into a pooled buffer and parses it there: no per-read garbage but the result.</summary>
+    public static T Parse<T>(int pid, string name, ProcParser<T> parse)
     {
         string path = PathOf(pid, name);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-            var buffer = new byte[16384];
             int length = 0;
-            while (true)
+            try
             {
-                if (length == buffer.Length)
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+                while (true)
                 {
-                    if (buffer.Length >= MaxSize) throw new IOException($"{path}: larger than {MaxSize} bytes");
-                    Array.Resize(ref buffer, buffer.Length * 2);
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= MaxSize) throw new IOException($"{path}: larger than {MaxSize} bytes");
+                        byte[] bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                    // Sequential reads (offset = bytes so far): seq_file files need them in order.
+                    int n = RandomAccess.Read(handle, buffer.AsSpan(length), length);
+                    if (n == 0) break;
+                    length += n;
                 }
-                int n = stream.Read(buffer, length, buffer.Length - length);
-                if (n == 0) break;
-                length += n;
             }
-            return buffer.AsSpan(0, length).ToArray();
+            catch (Exception e) when (IsMissingProcess(pid, e))
+            {
+                throw new ProcessNotFoundException(pid, e);
+            }
+            return parse(buffer.AsSpan(0, length), path);
         }
-        catch (Exception e) when (IsMissingProcess(pid, e))
+        finally
         {
-            throw new ProcessNotFoundException(pid, e);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -34,15 +34,16 @@ public sealed record SmapsEntry(
 public static class ProcSmaps
 {
     public static List<SmapsEntry> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "smaps"), ProcFile.PathOf(pid, "smaps"));
+        ProcFile.Parse(pid, "smaps", Parse);
 
     public static List<SmapsEntry> Parse(ReadOnlySpan<byte> text, string source = "smaps")
     {
         var entries = new List<SmapsEntry>();
         var c = new ProcText(text, source);
+        var names = new ProcMaps.NameCache();
         while (!c.AtEnd)
         {
-            var map = ProcMaps.ParseLine(ref c);
+            var map = ProcMaps.ParseLine(ref c, ref names);
             ulong rss = 0, anon = 0, swap = 0, anonHuge = 0;
             bool thp = false;
             VmFlags flags = VmFlags.None;

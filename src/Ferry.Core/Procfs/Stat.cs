@@ -65,10 +65,10 @@ public sealed class ProcStat
 /// <summary>Parser of /proc/PID/stat.</summary>
 public static class ProcStatFile
 {
-    public static ProcStat Read(int pid) => Parse(ProcFile.ReadAllBytes(pid, "stat"), ProcFile.PathOf(pid, "stat"));
+    public static ProcStat Read(int pid) => ProcFile.Parse(pid, "stat", Parse);
 
     public static ProcStat ReadThread(int pid, int tid) =>
-        Parse(ProcFile.ReadAllBytes(pid, $"task/{tid}/stat"), ProcFile.PathOf(pid, $"task/{tid}/stat"));
+        ProcFile.Parse(pid, $"task/{tid}/stat", Parse);
 
     public static ProcStat Parse(ReadOnlySpan<byte> text, string source = "stat")
     {

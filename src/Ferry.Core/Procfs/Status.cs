@@ -46,10 +46,10 @@ public sealed class ProcStatus
 public static class ProcStatusFile
 {
     public static ProcStatus Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "status"), ProcFile.PathOf(pid, "status"));
+        ProcFile.Parse(pid, "status", Parse);
 
     public static ProcStatus ReadThread(int pid, int tid) =>
-        Parse(ProcFile.ReadAllBytes(pid, $"task/{tid}/status"), ProcFile.PathOf(pid, $"task/{tid}/status"));
+        ProcFile.Parse(pid, $"task/{tid}/status", Parse);
 
     public static ProcStatus Parse(ReadOnlySpan<byte> text, string source = "status")
     {

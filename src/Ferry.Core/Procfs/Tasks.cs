@@ -24,7 +24,7 @@ public static class ProcTasks
 
     /// <summary>The children created by thread TID (space-separated pids).</summary>
     public static List<int> ReadChildren(int pid, int tid) =>
-        ParseChildren(ProcFile.ReadAllBytes(pid, $"task/{tid}/children"), ProcFile.PathOf(pid, $"task/{tid}/children"));
+        ProcFile.Parse(pid, $"task/{tid}/children", ParseChildren);
 
     /// <summary>The children of every thread of the process.</summary>
     public static List<int> ReadAllChildren(int pid)

@@ -12,7 +12,7 @@ public sealed record PosixTimer(int Id, int Signal, ulong SigValue, TimerNotify 
 public static class ProcTimers
 {
     public static List<PosixTimer> Read(int pid) =>
-        Parse(ProcFile.ReadAllBytes(pid, "timers"), ProcFile.PathOf(pid, "timers"));
+        ProcFile.Parse(pid, "timers", Parse);
 
     public static List<PosixTimer> Parse(ReadOnlySpan<byte> text, string source = "timers")
     {

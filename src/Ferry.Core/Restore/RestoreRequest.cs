@@ -7,6 +7,8 @@ public sealed record RestoreRequest(string ImagesDir)
 {
     /// <summary>Leave the restored tree running detached; otherwise the caller waits for its root.</summary>
     public bool Detach { get; init; }
+    /// <summary>Write the root's PID to this file once it runs.</summary>
+    public string? PidFile { get; init; }
     public bool ShellJob { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
     public PidNamespaceMode PidNamespace { get; init; } = PidNamespaceMode.Host;

@@ -41,6 +41,8 @@ public sealed record SpawnOptions(string Program, params IReadOnlyList<string> A
     public string? WorkingDirectory { get; init; }
     /// <summary>Search PATH for the program (posix_spawnp) instead of using it as a path.</summary>
     public bool SearchPath { get; init; }
+    /// <summary>More descriptors for the child: our fd Source becomes its fd Target (dup2, in this order, after stdio).</summary>
+    public IReadOnlyList<(int Source, int Target)> Descriptors { get; init; } = [];
 }
 
 /// <summary>The exit of a reaped child; Unknown when something else (e.g. the tracer) reaped it.</summary>
@@ -82,6 +84,8 @@ public sealed unsafe class ChildProcess : IDisposable
             AddStdio(actions, 0, options.Stdin);
             AddStdio(actions, 1, options.Stdout);
             AddStdio(actions, 2, options.Stderr);
+            foreach (var (source, target) in options.Descriptors)
+                Check(LibC.posix_spawn_file_actions_adddup2(actions, source, target), "posix_spawn_file_actions_adddup2");
             if (options.WorkingDirectory is { } cwd)
                 Check(LibC.posix_spawn_file_actions_addchdir_np(actions, cwd), "posix_spawn_file_actions_addchdir_np");
 

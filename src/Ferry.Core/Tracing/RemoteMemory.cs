@@ -46,6 +46,43 @@ public sealed unsafe class RemoteMemory(int pid) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads many remote ranges, back to back, into <paramref name="destination"/> (which must hold their total
+    /// length): up to 1024 ranges per process_vm_readv, falling back range by range where that stops short.
+    /// </summary>
+    public void ReadRanges(ReadOnlySpan<RemoteRange> ranges, Span<byte> destination)
+    {
+        long total = 0;
+        foreach (var range in ranges) total += range.Length;
+        if (total != destination.Length)
+            throw new ArgumentException($"the ranges hold {total} bytes, the destination {destination.Length}", nameof(destination));
+        const int batch = 1024; // IOV_MAX
+        var local = stackalloc IoVec[batch];
+        var remote = stackalloc IoVec[batch];
+        fixed (byte* start = destination)
+        {
+            var offset = 0;
+            for (var first = 0; first < ranges.Length; first += batch)
+            {
+                var count = Math.Min(batch, ranges.Length - first);
+                var wanted = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var range = ranges[first + i];
+                    local[i] = new IoVec { Base = (nint)(start + offset + wanted), Length = (nuint)range.Length };
+                    remote[i] = new IoVec { Base = (nint)range.Address, Length = (nuint)range.Length };
+                    wanted += range.Length;
+                }
+                var n = LibC.process_vm_readv(Pid, local, (nuint)count, remote, (nuint)count, 0);
+                if (n < 0 && Marshal.GetLastPInvokeError() == Errno.ESRCH) throw LinuxException.FromLastError("process_vm_readv", Pid);
+                if (n != wanted)
+                    for (var i = 0; i < count; i++) // the slow way, with the /proc/PID/mem fallback
+                        Read(ranges[first + i].Address, new Span<byte>((void*)local[i].Base, ranges[first + i].Length));
+                offset += wanted;
+            }
+        }
+    }
+
     public T Read<T>(ulong address) where T : unmanaged
     {
         T value;
@@ -89,3 +126,6 @@ public sealed unsafe class RemoteMemory(int pid) : IDisposable
         return new LinuxException($"{what} of {length} bytes at 0x{address:x} (stopped at 0x{address + (ulong)done:x}) in /proc/{Pid}/mem", Pid, errno);
     }
 }
+
+/// <summary>A range of another process's memory.</summary>
+public readonly record struct RemoteRange(ulong Address, int Length);

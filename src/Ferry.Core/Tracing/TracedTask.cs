@@ -11,7 +11,8 @@ namespace Ferry.Tracing;
 public sealed unsafe class TracedTask
 {
     readonly Tracer _tracer;
-    UserRegs? _regs; // the kernel's copy while stopped; dropped whenever the task runs
+    UserRegs? _regs; // the kernel's copies while stopped (saves a ptrace call per remote syscall); dropped whenever the task runs
+    ulong? _sigMask;
     ulong? _syscallInstruction;
 
     internal TracedTask(Tracer tracer, int tid, int pid)
@@ -36,17 +37,18 @@ public sealed unsafe class TracedTask
     public bool IsStopped { get; private set; }
 
     /// <summary>
-    /// The signal of the last PTRACE_EVENT_STOP: SIGTRAP for a PTRACE_INTERRUPT stop, or SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU
-    /// when the task was (job-control) stopped already.
+    /// 0 when the task was running when stopped; SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU when its process was job-control
+    /// stopped (or had such a stop pending). Detach puts such a task back into that stop.
     /// </summary>
-    public int StopSignal { get; private set; }
+    public int JobStopSignal { get; private set; }
 
     /// <summary>The task's memory (process_vm_readv/writev with a /proc/PID/mem fallback). Usable from any thread.</summary>
     public RemoteMemory Memory { get; }
 
     /// <summary>
     /// The address of a `syscall` instruction (0f 05) in the task, used for remote syscalls. Found in the task's
-    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk).
+    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk), and
+    /// again after moving the vdso.
     /// </summary>
     public ulong SyscallInstruction
     {
@@ -87,16 +89,20 @@ public sealed unsafe class TracedTask
     public ulong GetSigMask() => OnThread(() =>
     {
         RequireStopped();
+        if (_sigMask is { } cached) return cached;
         ulong mask;
         Call(Ptrace.GETSIGMASK, Signals.KernelSigSetSize, (nint)(&mask), "PTRACE_GETSIGMASK");
+        _sigMask = mask;
         return mask;
     });
 
     public void SetSigMask(ulong mask) => OnThread(() =>
     {
         RequireStopped();
+        _sigMask = null;
         var copy = mask;
         Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&copy), "PTRACE_SETSIGMASK");
+        _sigMask = copy & ~(Signals.Bit(Signals.SIGKILL) | Signals.Bit(Signals.SIGSTOP)); // the kernel never blocks these
     });
 
     /// <summary>The siginfo of the signal that caused the current stop.</summary>
@@ -172,8 +178,7 @@ public sealed unsafe class TracedTask
     public void SingleStep() => OnThread(() =>
     {
         RequireStopped();
-        Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
-        ExpectTrap(Tracer.WaitFor(Tid), "single-step");
+        Step("single-step");
     });
 
     /// <summary>Lets the task run (optionally delivering a signal). Use Interrupt to stop it again.</summary>
@@ -185,34 +190,63 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// PTRACE_INTERRUPT and wait for the PTRACE_EVENT_STOP. Signal-delivery stops seen on the way are passed on to
-    /// the task (the interrupt stays pending, so it stops right after).
+    /// the task (the interrupt stays pending, so it stops right after). In a job-control stopped process the stop
+    /// reports the stop signal, kept in JobStopSignal.
     /// </summary>
     public void Interrupt() => OnThread(() =>
     {
         RequireAttached();
         if (IsStopped) return;
         Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
-        while (true)
+        WaitForEventStop();
+    });
+
+    /// <summary>
+    /// After Continue: waits for the task's next stop of any kind (a breakpoint's SIGTRAP, a fault, a signal) and
+    /// returns it. A signal stop suppresses its signal unless it is passed to the next Continue or Detach.
+    /// </summary>
+    public WaitStatus WaitForStop() => OnThread(() =>
+    {
+        RequireAttached();
+        if (IsStopped) throw new InvalidOperationException($"{this} is stopped already; Continue it first");
+        var status = Tracer.WaitFor(Tid);
+        if (status.IsGone) throw Gone(status, "while running");
+        IsStopped = true;
+        return status;
+    });
+
+    /// <summary>Waits for a PTRACE_EVENT_STOP, passing signal-delivery stops seen on the way on to the task.</summary>
+    internal void WaitForEventStop()
+    {
+        for (var stops = 0; ; stops++)
         {
             var status = Tracer.WaitFor(Tid);
             if (status.IsGone) throw Gone(status, "while stopping it");
             if (status.IsEventStop)
             {
                 IsStopped = true;
-                StopSignal = status.StopSignal;
+                JobStopSignal = status.StopSignal == Signals.SIGTRAP ? 0 : status.StopSignal;
                 return;
             }
+            if (stops == MaxSignalsWhileInterrupting)
+                throw new TracingException($"{this} did not reach an interrupt stop after {stops} other stops (last: {status})");
             var pass = status.Event == 0 && status.StopSignal != (Signals.SIGTRAP | 0x80) ? status.StopSignal : 0;
             Call(Ptrace.CONT, 0, pass, "PTRACE_CONT");
         }
-    });
+    }
 
-    /// <summary>Releases the task; it runs on (or stays job-control stopped), optionally receiving a signal.</summary>
+    /// <summary>Bounds the signal-delivery stops Interrupt passes through before giving up.</summary>
+    const int MaxSignalsWhileInterrupting = 64;
+
+    /// <summary>
+    /// Releases the task, optionally delivering a signal. Without one, a task that was job-control stopped gets its
+    /// stop signal back, so it stays stopped as it was found.
+    /// </summary>
     public void Detach(int signal = 0) => OnThread(() =>
     {
         RequireAttached();
         if (!IsStopped) Interrupt();
-        Call(Ptrace.DETACH, 0, signal, "PTRACE_DETACH");
+        Call(Ptrace.DETACH, 0, signal != 0 ? signal : JobStopSignal, "PTRACE_DETACH");
         Forget();
     });
 
@@ -276,8 +310,7 @@ public sealed unsafe class TracedTask
         try
         {
             SetRegisters(injected);
-            Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
-            ExpectTrap(Tracer.WaitFor(Tid), $"remote {Sys.Name(nr)}");
+            Step($"remote {Sys.Name(nr)}");
             var after = GetRegisters();
             if (after.rip != instruction + 2)
                 throw new TracingException(
@@ -316,16 +349,28 @@ public sealed unsafe class TracedTask
     void Resume(int request, int signal, string name)
     {
         _regs = null;
+        _sigMask = null;
         IsStopped = false;
         Call(request, 0, signal, name);
     }
 
-    void ExpectTrap(WaitStatus status, string what)
+    /// <summary>
+    /// PTRACE_SINGLESTEP and wait for its SIGTRAP. A task seized while job-control stopped may have one more
+    /// PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one); it fires before the step
+    /// executes anything, so the step is simply repeated.
+    /// </summary>
+    void Step(string what)
     {
-        if (status.IsGone) throw Gone(status, $"during {what}");
-        IsStopped = status.Stopped;
-        if (!status.Stopped || status.StopSignal != Signals.SIGTRAP || status.Event != 0)
-            throw new TracingException($"{what} in {this}: expected a SIGTRAP stop, got {status}");
+        for (var attempt = 0; ; attempt++)
+        {
+            Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
+            var status = Tracer.WaitFor(Tid);
+            if (status.IsGone) throw Gone(status, $"during {what}");
+            IsStopped = status.Stopped;
+            if (status.Stopped && status.StopSignal == Signals.SIGTRAP && status.Event == 0) return;
+            if (!status.IsEventStop || attempt > 0)
+                throw new TracingException($"{what} in {this}: expected a SIGTRAP stop, got {status}");
+        }
     }
 
     TracingException Gone(WaitStatus status, string when)
@@ -339,6 +384,7 @@ public sealed unsafe class TracedTask
         IsAttached = false;
         IsStopped = false;
         _regs = null;
+        _sigMask = null;
         Memory.Dispose(); // closes /proc/PID/mem; it reopens if read again later
         _tracer.Forget(this);
     }

@@ -11,11 +11,8 @@ namespace Ferry.Tracing;
 /// </summary>
 public sealed class Tracer : IDisposable
 {
-    /// <summary>
-    /// Options for PTRACE_SEIZE: TRACESYSGOOD tells syscall stops from SIGTRAPs, SUSPEND_SECCOMP keeps the tracee's
-    /// seccomp filters from judging the syscalls Ferry injects.
-    /// </summary>
-    public const int DefaultOptions = Ptrace.O_TRACESYSGOOD | Ptrace.O_SUSPEND_SECCOMP;
+    /// <summary>Options for PTRACE_SEIZE: TRACESYSGOOD tells syscall stops from SIGTRAPs.</summary>
+    public const int DefaultOptions = Ptrace.O_TRACESYSGOOD;
 
     readonly BlockingCollection<Action> _work = new();
     readonly Thread _thread;
@@ -54,16 +51,43 @@ public sealed class Tracer : IDisposable
     /// <summary>Tasks seized and not yet detached or killed.</summary>
     public IReadOnlyList<TracedTask> Tasks => Run(() => _tasks.Values.ToList());
 
-    /// <summary>PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP.</summary>
-    public TracedTask Seize(int tid, int options = DefaultOptions) => Run(() =>
+    /// <summary>
+    /// PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP. When the thread has seccomp
+    /// on, PTRACE_O_SUSPEND_SECCOMP is added (unless <paramref name="suspendSeccomp"/> is false) so its filters do not
+    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN.
+    /// </summary>
+    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true) => Run(() =>
     {
         if (_tasks.TryGetValue(tid, out var known)) return known;
+        var status = ReadStatus(tid);
+        if (suspendSeccomp && status.Seccomp) options |= Ptrace.O_SUSPEND_SECCOMP;
         PtraceCall(Ptrace.SEIZE, tid, 0, options, "PTRACE_SEIZE");
-        var task = new TracedTask(this, tid, ReadTgid(tid));
+        var task = new TracedTask(this, tid, status.Tgid);
         _tasks[tid] = task;
         try
         {
             task.Interrupt();
+        }
+        catch
+        {
+            _tasks.Remove(tid);
+            throw;
+        }
+        return task;
+    });
+
+    /// <summary>
+    /// Takes over a task that became traced without a seize: a thread or process created by a remote clone/clone3 with
+    /// CLONE_PTRACE in a seized task. Waits for its first stop, which comes before it runs any instruction.
+    /// </summary>
+    public TracedTask Adopt(int tid) => Run(() =>
+    {
+        if (_tasks.TryGetValue(tid, out var known)) return known;
+        var task = new TracedTask(this, tid, ReadStatus(tid).Tgid);
+        _tasks[tid] = task;
+        try
+        {
+            task.WaitForEventStop();
         }
         catch
         {
@@ -109,18 +133,24 @@ public sealed class Tracer : IDisposable
     static IEnumerable<int> ThreadIds(int pid) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).Order();
 
-    static int ReadTgid(int tid)
+    /// <summary>The thread group id and whether seccomp is on, from /proc/TID/status (the thread id itself when unreadable).</summary>
+    static (int Tgid, bool Seccomp) ReadStatus(int tid)
     {
+        var tgid = tid;
+        var seccomp = false;
         try
         {
             foreach (var line in File.ReadLines($"/proc/{tid}/status"))
-                if (line.StartsWith("Tgid:", StringComparison.Ordinal))
-                    return int.Parse(line.AsSpan(5).Trim());
+            {
+                if (line.StartsWith("Tgid:", StringComparison.Ordinal)) tgid = int.Parse(line.AsSpan(5).Trim());
+                else if (line.StartsWith("Seccomp:", StringComparison.Ordinal)) seccomp = line.AsSpan(8).Trim() is not "0";
+            }
         }
         catch (IOException)
         {
+            // Gone or hidden: PTRACE_SEIZE will say which.
         }
-        return tid;
+        return (tgid, seccomp);
     }
 
     internal void Forget(TracedTask task) => _tasks.Remove(task.Tid);

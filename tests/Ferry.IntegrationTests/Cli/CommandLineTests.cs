@@ -1,3 +1,4 @@
+using Ferry.IntegrationTests.Support;
 using Xunit;
 
 namespace Ferry.IntegrationTests.Cli;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Ferry.IntegrationTests.Cli;
 using Ferry.IntegrationTests.Support;
 using Xunit;
 

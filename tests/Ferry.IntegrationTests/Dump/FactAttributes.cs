@@ -1,4 +1,3 @@
-using Ferry.IntegrationTests.Cli;
 using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
 using Xunit;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Ferry.IntegrationTests.Cli;
+using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
 using Xunit;
 

@@ -29,6 +29,18 @@ public sealed unsafe class Pipe : IDisposable
             if (LibC.write(WriteFd, p, (nuint)bytes.Length) != bytes.Length) throw LinuxException.FromLastError("write to pipe");
     }
 
+    /// <summary>Reads what is in the pipe now (up to 4 KiB).</summary>
+    public string Read()
+    {
+        var buffer = new byte[4096];
+        fixed (byte* p = buffer)
+        {
+            var n = LibC.read(ReadFd, p, (nuint)buffer.Length);
+            if (n < 0) throw LinuxException.FromLastError("read from pipe");
+            return Encoding.UTF8.GetString(buffer, 0, (int)n);
+        }
+    }
+
     public void CloseRead()
     {
         if (ReadFd >= 0) LibC.close(ReadFd);

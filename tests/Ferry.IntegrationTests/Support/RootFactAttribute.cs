@@ -1,15 +1,25 @@
+using System.Runtime.Intrinsics.X86;
 using Ferry.Linux;
 using Xunit;
 
 namespace Ferry.IntegrationTests.Support;
 
 /// <summary>A fact that is skipped, saying why, unless the tests run as root (ptrace and /proc/PID/mem of other processes).</summary>
-public sealed class RootFactAttribute : FactAttribute
+public class RootFactAttribute : FactAttribute
 {
     public const string Reason = "needs root: it ptraces and reads the memory of real processes";
 
     public RootFactAttribute()
     {
         if (LibC.geteuid() != 0) Skip = Reason;
+    }
+}
+
+/// <summary>A root fact that also needs AVX-512 (ZMM registers) on this CPU.</summary>
+public sealed class RootAvx512FactAttribute : RootFactAttribute
+{
+    public RootAvx512FactAttribute()
+    {
+        if (Skip is null && !Avx512F.IsSupported) Skip = "needs a CPU with AVX-512 (ZMM registers)";
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
@@ -10,8 +11,6 @@ namespace Ferry.IntegrationTests.Tracing;
 
 public sealed class TracerTests(ITestOutputHelper output)
 {
-    static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-
     [RootFact]
     public void Seize_stops_the_task_and_remote_getpid_returns_its_pid_then_detach_lets_it_run_on()
     {
@@ -19,7 +18,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
         Assert.True(task.IsStopped);
-        Assert.Equal(Signals.SIGTRAP, task.StopSignal);
+        Assert.Equal(0, task.JobStopSignal);
         Assert.Equal(target.Pid, task.Pid);
 
         var regs = task.GetRegisters();
@@ -37,7 +36,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         task.Detach();
         Assert.False(task.IsAttached);
         using var memory = new RemoteMemory(target.Pid);
-        WaitUntil(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
+        Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
         Assert.False(target.Process.HasExited);
     }
 
@@ -84,6 +83,27 @@ public sealed class TracerTests(ITestOutputHelper output)
     }
 
     [RootFact]
+    public void ReadRanges_gathers_many_ranges_including_unreadable_pages()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        const int pages = 1100; // more ranges than one process_vm_readv takes
+        var area = (ulong)task.SyscallOrThrow(Sys.mmap, 0, pages * 4096, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        for (var i = 0; i < pages; i++) task.Memory.Write(area + (ulong)i * 4096 + 8, i);
+        task.SyscallOrThrow(Sys.mprotect, (long)area + 4096 * 7, 4096, Mman.PROT_NONE); // process_vm_readv cannot read this one
+
+        var ranges = Enumerable.Range(0, pages).Select(i => new RemoteRange(area + (ulong)i * 4096 + 8, 4)).ToArray();
+        var values = new int[pages];
+        task.Memory.ReadRanges(ranges, MemoryMarshal.AsBytes(values.AsSpan()));
+        Assert.Equal(Enumerable.Range(0, pages), values);
+
+        Assert.Throws<ArgumentException>(() => task.Memory.ReadRanges(ranges, new byte[3]));
+        task.SyscallOrThrow(Sys.munmap, (long)area, pages * 4096);
+        task.Detach();
+    }
+
+    [RootFact]
     public void Remote_rt_sigaction_reads_the_handler_the_target_installed()
     {
         using var target = RunningTarget.Start("trace_counter");
@@ -110,13 +130,12 @@ public sealed class TracerTests(ITestOutputHelper output)
         // The handler still works after detach: SIGUSR1 is counted.
         target.Process.Signal(Signals.SIGUSR1);
         using var memory = new RemoteMemory(target.Pid);
-        WaitUntil(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run");
+        Poll.Until(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run");
     }
 
-    [RootFact]
+    [RootAvx512Fact]
     public void XState_round_trip_changes_a_zmm_register_the_target_then_sees()
     {
-        if (!Avx512F.IsSupported) return; // nothing to test on a CPU without ZMM registers
         using var target = RunningTarget.Start("trace_zmm");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
@@ -137,7 +156,7 @@ public sealed class TracerTests(ITestOutputHelper output)
 
         using var memory = new RemoteMemory(target.Pid);
         var observed = new byte[64];
-        WaitUntil(() =>
+        Poll.Until(() =>
         {
             memory.Read(target.Address("observed"), observed);
             return observed.SequenceEqual(changed);
@@ -150,7 +169,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         using var pipe = Pipe.Create();
         using var target = RunningTarget.Start("trace_reader", stdin: Stdio.Descriptor(pipe.ReadFd));
         pipe.CloseRead();
-        target.WaitUntilInSyscall(Sys.read, Patience);
+        target.WaitUntilInSyscall(Sys.read, Poll.Patience);
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
 
@@ -163,7 +182,7 @@ public sealed class TracerTests(ITestOutputHelper output)
 
         task.Detach();
         pipe.Write("hello ferry");
-        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Patience));
+        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Poll.Patience));
         Assert.Contains("got=hello ferry", target.Output);
     }
 
@@ -171,7 +190,7 @@ public sealed class TracerTests(ITestOutputHelper output)
     public void A_nanosleep_interrupted_by_remote_syscalls_completes()
     {
         using var target = RunningTarget.Start("trace_sleeper");
-        target.WaitUntilInSyscall(Sys.nanosleep, Patience);
+        target.WaitUntilInSyscall(Sys.nanosleep, Poll.Patience);
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
         var regs = task.GetRegisters();
@@ -180,30 +199,38 @@ public sealed class TracerTests(ITestOutputHelper output)
         Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
         task.Detach();
 
-        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Patience));
+        Assert.Equal(new ExitStatus(true, 0, 0), target.Process.WaitForExit(Poll.Patience));
         Assert.Equal("0", target.Value("rc"));
         Assert.InRange(int.Parse(target.Value("slept_ms")), 1490, 5000);
     }
 
+    /// <summary>
+    /// Measures remote getpid (GETSIGMASK is cached; SETSIGMASK, SETREGS, SINGLESTEP, waitpid, GETREGS, SETREGS,
+    /// SETSIGMASK per call). Best batch and median batch go to the test output: about 25-35 µs best on the shared
+    /// 2-vCPU machine under other helpers' builds, where the bare C probe (SETREGS+SINGLESTEP+wait+GETREGS) gave 15 µs.
+    /// </summary>
     [RootFact]
     public void One_remote_syscall_costs_microseconds()
     {
         using var target = RunningTarget.Start("trace_counter");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
-        const int calls = 2000;
-        var (elapsed, sum) = tracer.Run(() =>
+        const int batches = 20, perBatch = 100;
+        var perCall = tracer.Run(() =>
         {
             task.Syscall(Sys.getpid); // warm up: finds the vdso syscall instruction
-            var clock = Stopwatch.StartNew();
-            long total = 0;
-            for (var i = 0; i < calls; i++) total += task.Syscall(Sys.getpid);
-            return (clock.Elapsed, total);
+            var timings = new double[batches];
+            for (var b = 0; b < batches; b++)
+            {
+                var clock = Stopwatch.StartNew();
+                for (var i = 0; i < perBatch; i++)
+                    if (task.Syscall(Sys.getpid) != target.Pid) throw new InvalidOperationException("wrong getpid result");
+                timings[b] = clock.Elapsed.TotalMicroseconds / perBatch;
+            }
+            return timings.Order().ToArray();
         });
-        Assert.Equal((long)target.Pid * calls, sum);
-        var perCall = elapsed.TotalMicroseconds / calls;
-        output.WriteLine($"one remote getpid: {perCall:0.0} µs ({calls} calls in {elapsed.TotalMilliseconds:0} ms)");
-        Assert.InRange(perCall, 0.5, 2000); // generous: the machine is shared; the figure is in the output
+        output.WriteLine($"one remote getpid: best {perCall[0]:0.0} µs, median {perCall[batches / 2]:0.0} µs ({batches} batches of {perBatch})");
+        Assert.InRange(perCall[0], 0.5, 1000); // generous: the machine is shared; the figure is in the output
         task.Detach();
     }
 
@@ -226,17 +253,56 @@ public sealed class TracerTests(ITestOutputHelper output)
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
         var mask = task.GetSigMask();
-        task.SetSigMask(mask | Signals.Bit(Signals.SIGUSR2));
-        Assert.Equal(mask | Signals.Bit(Signals.SIGUSR2), task.GetSigMask());
+        task.SetSigMask(mask | Signals.Bit(Signals.SIGUSR2) | Signals.Bit(Signals.SIGKILL));
+        Assert.Equal(mask | Signals.Bit(Signals.SIGUSR2), task.GetSigMask()); // SIGKILL cannot be blocked
+        Assert.Contains($"SigBlk:\t{mask | Signals.Bit(Signals.SIGUSR2):x16}", File.ReadAllText($"/proc/{target.Pid}/status"));
         // A blocked signal stays pending in the shared queue (kill) and is seen without being dequeued.
         target.Process.Signal(Signals.SIGUSR2);
-        WaitUntil(() => task.PeekPendingSignals(shared: true).Length == 1, "SIGUSR2 to be pending");
+        Poll.Until(() => task.PeekPendingSignals(shared: true).Length == 1, "SIGUSR2 to be pending");
         var pending = task.PeekPendingSignals(shared: true)[0];
         Assert.Equal(Signals.SIGUSR2, pending.si_signo);
         Assert.Equal(LibC.getpid(), pending.Pid);
         Assert.Empty(task.PeekPendingSignals(shared: false));
         Assert.Equal(target.Pid, task.Syscall(Sys.getpid)); // the pending signal does not disturb injection
+        task.SetSigMask(mask); // unblocked now: delivered on detach, and counted by nobody, so it kills the target
         Assert.Equal(Ptrace.SYSCALL_INFO_NONE, task.GetSyscallInfo().op);
+        task.Detach();
+        Assert.Equal(new ExitStatus(false, 0, Signals.SIGUSR2), target.Process.WaitForExit(Poll.Patience));
+    }
+
+    [RootFact]
+    public void Seccomp_filters_are_read_back_and_do_not_judge_remote_syscalls()
+    {
+        using var target = RunningTarget.Start("trace_seccomp");
+        Assert.Equal("-1", target.Value("getppid")); // the filter works in the target itself
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid); // suspends seccomp for injected calls, as the target has a filter
+
+        var filter = task.GetSeccompFilter(0);
+        Assert.NotNull(filter);
+        Assert.Equal(4, filter.Length);
+        Assert.Equal((ushort)0x15, filter[1].code); // BPF_JMP|BPF_JEQ|BPF_K
+        Assert.Equal((uint)Sys.getppid, filter[1].k);
+        Assert.Equal(0x00050000u | Errno.EPERM, filter[2].k); // SECCOMP_RET_ERRNO|EPERM
+        Assert.Null(task.GetSeccompFilter(1));
+        Assert.Equal(LibC.getpid(), task.Syscall(Sys.getppid));
+        task.Detach();
+
+        var strict = tracer.Seize(target.Pid, suspendSeccomp: false); // then the filter applies to injected calls too
+        Assert.Equal(-Errno.EPERM, strict.Syscall(Sys.getppid));
+        strict.Detach();
+    }
+
+    [RootFact]
+    public void Rseq_registration_and_the_legacy_fp_area_are_readable()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var rseq = task.GetRseqConfiguration();
+        Assert.NotEqual(0UL, rseq.rseq_abi_pointer); // glibc registers rseq in every thread
+        Assert.Equal(0x53053053u, rseq.signature);
+        Assert.Equal(512, task.GetFpRegs().Length);
         task.Detach();
     }
 
@@ -278,13 +344,4 @@ public sealed class TracerTests(ITestOutputHelper output)
         return null;
     }
 
-    static void WaitUntil(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
-            Thread.Sleep(5);
-        }
-    }
 }

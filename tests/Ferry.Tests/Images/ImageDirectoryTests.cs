@@ -85,6 +85,8 @@ public sealed class ImageDirectoryTests
         var dir = ImageDirectory.Create(Path.Combine(temp.Path, "dump"));
         var ids = new task_kobj_ids_entry { VmId = 1, FilesId = 2, FsId = 3, SighandId = 4 };
 
+        File.WriteAllBytes(dir.PathOf(ImageNames.Inventory), [1, 2, 3]);
+        FileModes.Set(dir.PathOf(ImageNames.Inventory), (UnixFileMode)0x1a4);   // 0644, left by an earlier dump
         dir.WriteInventory(new inventory_entry { ImgVersion = ImageMagic.ImagesV1_1, FdinfoPerId = true });
         dir.WriteIds(7, ids);
         dir.WritePstree([new pstree_entry { Pid = 7, Ppid = 0, Pgid = 7, Sid = 7, Threads = { 7 } }]);
@@ -113,6 +115,9 @@ public sealed class ImageDirectoryTests
     public void KindTableIsConsistent()
     {
         Assert.Equal(ImageKinds.All.Count, ImageKinds.All.Select(k => k.Magic).Distinct().Count());
+        Assert.Equal(ImageKinds.All.Count, ImageKinds.All.Select(k => k.Name).Distinct().Count());
+        Assert.Same(ImageKinds.Inventory, ImageKinds.All[0]);
+        Assert.Same(ImageKinds.IrmapCache, ImageKinds.All[^1]);
         Assert.Same(ImageKinds.Core, ImageKinds.FindByName("CORE"));
         Assert.Same(ImageKinds.Stats, ImageKinds.FindByMagic(0x57093306));
         Assert.Equal(ImagePrefix.Service, ImageKinds.Stats.Prefix);

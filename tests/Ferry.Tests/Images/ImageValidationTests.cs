@@ -135,7 +135,7 @@ public sealed class ImageValidationTests
             }
             tried++;
         }
-        Assert.True(tried >= 1000, $"only {tried} mutations in the time budget");
+        Assert.True(tried >= 200, $"only {tried} mutations in the time budget");
     }
 
     internal static byte[] Mutate(byte[] original, Random random)

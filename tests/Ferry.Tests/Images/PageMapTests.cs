@@ -134,9 +134,60 @@ public sealed class PageMapTests
         Assert.Equal(back.Length, map.Read(0x40000, back));
         Assert.Equal(large, back[..large.Length]);
         Assert.Equal(small, back[large.Length..]);
-        Assert.Equal(0, map.Read(0x20000, new byte[4096]));
+        Assert.Throws<ImageFormatException>(() => map.Read(0x20000, new byte[4096]));   // PE_PARENT, but no parent dump
         Assert.Equal(ImageWriter.FileMode, FileModes.Of(Path.Combine(temp.Path, "pages-3.img")));
         Assert.Equal(ImageWriter.FileMode, FileModes.Of(Path.Combine(temp.Path, "pagemap-42.img")));
+    }
+
+    [Fact]
+    public void ParentPagesAreReadThroughTheParentLink()
+    {
+        using var temp = new TempDirectory();
+        string parentDir = Path.Combine(temp.Path, "pre"), childDir = Path.Combine(temp.Path, "dump");
+        Directory.CreateDirectory(parentDir);
+        Directory.CreateDirectory(childDir);
+        Directory.CreateSymbolicLink(Path.Combine(childDir, PageMap.ParentLink), "../pre");
+        byte[] old = Filled(3 * 4096, 0xAA), fresh = Filled(4096, 0x55);
+        using (var writer = PagesWriter.Create(parentDir, 8, 1))
+        {
+            writer.AddPresent(0x10000, old);
+            writer.Complete();
+        }
+        using (var writer = PagesWriter.Create(childDir, 8, 1))
+        {
+            writer.AddAbsent(0x10000, 2, PageMapFlags.Parent);
+            writer.AddPresent(0x12000, fresh);
+            writer.Complete();
+        }
+
+        using var map = PageMap.Open(Path.Combine(childDir, "pagemap-8.img"));
+        byte[] memory = new byte[3 * 4096];
+
+        Assert.Equal(memory.Length, map.Read(0x10000, memory));
+        Assert.Equal([.. old[..8192], .. fresh], memory);
+    }
+
+    [Fact]
+    public void ParentLinkLoopIsRejected()
+    {
+        using var temp = new TempDirectory();
+        Directory.CreateSymbolicLink(Path.Combine(temp.Path, PageMap.ParentLink), ".");
+        using (var writer = PagesWriter.Create(temp.Path, 8, 1))
+        {
+            writer.AddAbsent(0x10000, 1, PageMapFlags.Parent);
+            writer.Complete();
+        }
+
+        using var map = PageMap.Open(Path.Combine(temp.Path, "pagemap-8.img"));
+        var error = Assert.Throws<ImageFormatException>(() => map.Read(0x10000, new byte[4096]));
+        Assert.Contains("parent", error.Message);
+    }
+
+    private static byte[] Filled(int length, byte value)
+    {
+        byte[] bytes = new byte[length];
+        bytes.AsSpan().Fill(value);
+        return bytes;
     }
 
     [Fact]
@@ -214,6 +265,37 @@ public sealed class PageMapTests
             map.Runs.ToArray());
     }
 
+    [SharedDataFact]
+    public void MutatedPagemapsGiveImageFormatExceptionOrReadablePages()
+    {
+        string images = TestVectors.ImagesOf("pipe-tree");
+        using var temp = new TempDirectory();
+        File.Copy(Path.Combine(images, "pages-1.img"), Path.Combine(temp.Path, "pages-1.img"));
+        File.Copy(Path.Combine(images, "pages-2.img"), Path.Combine(temp.Path, "pages-2.img"));
+        byte[] original = File.ReadAllBytes(Path.Combine(images, "pagemap-30400.img"));
+        string target = Path.Combine(temp.Path, "pagemap-1.img");
+        var random = new Random(99);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int opened = 0, rejected = 0;
+        for (int i = 0; i < 3000 && clock.Elapsed < TimeSpan.FromSeconds(2); i++)
+        {
+            File.WriteAllBytes(target, ImageValidationTests.Mutate(original, random));
+            try
+            {
+                using var map = PageMap.Open(target);
+                long total = 0;
+                map.ReadAll((_, data) => total += data.Length);
+                Assert.Equal(map.PresentBytes, total);
+                opened++;
+            }
+            catch (ImageFormatException)
+            {
+                rejected++;
+            }
+        }
+        Assert.True(rejected > 0 && opened + rejected >= 100, $"{opened} opened, {rejected} rejected");
+    }
+
     /// <summary>The runs of a pagemap computed independently: (address, bytes, offset in the pages file) of present runs.</summary>
     private static (uint PagesId, List<(ulong Address, int Bytes, int Offset)> Runs) RawRuns(string pagemapPath)
     {
@@ -229,18 +311,4 @@ public sealed class PageMapTests
         }
         return (image.Entries[0].As<pagemap_head>().PagesId, runs);
     }
-}
-
-internal static class FileModes
-{
-    public static UnixFileMode Of(string path) =>
-        OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException() : File.GetUnixFileMode(path);
-}
-
-/// <summary>A fresh directory under /tmp, deleted afterwards.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("ferry-test-").FullName;
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
 }

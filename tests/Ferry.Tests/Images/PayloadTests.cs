@@ -64,6 +64,27 @@ public sealed class PayloadTests
     }
 
     [Fact]
+    public void StructuredViewsDropThePadding()
+    {
+        var msg = Assert.Single(Decode(Payload("ipcns-msg"), "msg").Entries);
+        var queued = Payloads.QueuedMessages(msg);
+        Assert.Equal([1UL, 2UL], queued.Select(m => m.Message.Mtype));
+        Assert.Equal(Bytes(3), queued[0].Text.ToArray());
+        Assert.Equal(Bytes(9), queued[1].Text.ToArray());
+
+        var sem = Decode(Payload("ipcns-sem"), "sem").Entries[0];
+        Assert.Equal([0x0201, 0x0403, 0x0605], Payloads.SemaphoreValues(sem));
+
+        var shm = Decode(Payload("ipcns-shm"), "shm").Entries;
+        Assert.Equal(Bytes(6), Payloads.SharedMemory(shm[0]).ToArray());
+        Assert.True(Payloads.SharedMemory(shm[1]).IsEmpty);
+
+        var (inq, outq) = Payloads.TcpQueues(Decode(Payload("tcp-stream"), "tcp").Entries[0]);
+        Assert.Equal(Bytes(3), inq.ToArray());
+        Assert.Equal(Bytes(7)[3..], outq.ToArray());
+    }
+
+    [Fact]
     public void GhostFileHeadThenChunks()
     {
         var image = Decode((byte[])Images().Single(i => (string)i[0] == "ghost-file-chunks")[1], "ghost");
@@ -71,6 +92,8 @@ public sealed class PayloadTests
         Assert.All(image.Entries.Skip(1), e => Assert.IsType<ghost_chunk_entry>(e.Message));
         Assert.Equal([0, 10, 20], image.Entries.Select(e => e.Extra.Length));
     }
+
+    private static byte[] Payload(string name) => (byte[])Images().Single(i => (string)i[0] == name)[1];
 
     private static byte[] Build(ImageKind kind, params (IMessage Message, byte[] Extra)[] entries)
     {

@@ -127,13 +127,6 @@ internal sealed class FdDumper(int pid, FileTable files)
     static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
 }
 
-/// <summary>A descriptor of this process, closed on dispose.</summary>
-internal readonly struct LocalFd(int fd) : IDisposable
-{
-    public int Fd { get; } = fd;
-    public void Dispose() => LibC.close(Fd);
-}
-
 /// <summary>A pidfd of the dumped process: lends Ferry copies of its descriptors (pidfd_getfd).</summary>
 internal sealed class PidFd : IDisposable
 {

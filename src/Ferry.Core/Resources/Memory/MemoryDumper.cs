@@ -43,7 +43,7 @@ internal static unsafe class MemoryDumper
         return new MemoryDumpStats(total / (long)PageScanner.PageSize, total, runs.Count, scan, read, writeWait);
     }
 
-    static void WritePagemap(string path, uint pagesId, List<PageRun> runs)
+    static void WritePagemap(string path, uint pagesId, List<DumpRun> runs)
     {
         using var writer = ImageFile.Create(path, ImageFile.Magic.Pagemap);
         writer.Write(new pagemap_head { PagesId = pagesId });
@@ -60,7 +60,7 @@ internal static unsafe class MemoryDumper
     /// Fills one buffer while the previous one is being written; the last (for small processes the only) buffer
     /// is written on this thread, so a small dump starts no worker thread.
     /// </summary>
-    static (TimeSpan Read, TimeSpan WriteWait) CopyPages(int pid, List<PageRun> runs, SafeFileHandle pages, long total)
+    static (TimeSpan Read, TimeSpan WriteWait) CopyPages(int pid, List<DumpRun> runs, SafeFileHandle pages, long total)
     {
         var size = (int)Math.Min(BufferBytes, total);
         using var first = new LargeBuffer(size);
@@ -107,7 +107,7 @@ internal static unsafe class MemoryDumper
         SafeFileHandle? _mem;
 
         /// <summary>Fills up to <paramref name="capacity"/> bytes from the runs, advancing the position; returns the bytes filled.</summary>
-        public int Fill(List<PageRun> runs, ref int runIndex, ref ulong runDone, byte* buffer, int capacity)
+        public int Fill(List<DumpRun> runs, ref int runIndex, ref ulong runDone, byte* buffer, int capacity)
         {
             var filled = 0;
             while (runIndex < runs.Count && filled < capacity)

@@ -6,7 +6,7 @@ using Ferry.Procfs;
 namespace Ferry.Resources.Memory;
 
 /// <summary>A run of consecutive pages to save, all with the same pagemap flags.</summary>
-internal record struct PageRun(ulong Address, ulong Pages, uint Flags, bool Readable)
+internal record struct DumpRun(ulong Address, ulong Pages, uint Flags, bool Readable)
 {
     public readonly ulong End => Address + Pages * PageScanner.PageSize;
 }
@@ -26,9 +26,9 @@ internal static unsafe class PageScanner
 
     static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
 
-    public static unsafe List<PageRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
     {
-        var runs = new List<PageRun>();
+        var runs = new List<DumpRun>();
         var zero = ZeroPagePfn.Value;
         var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
         // Not a managed array: one this large would make the GC commit a whole large-object region.
@@ -41,7 +41,7 @@ internal static unsafe class PageScanner
     }
 
     static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
-        HashSet<ulong> stackPages, List<PageRun> runs)
+        HashSet<ulong> stackPages, List<DumpRun> runs)
     {
         foreach (var vma in vmas)
         {
@@ -71,7 +71,7 @@ internal static unsafe class PageScanner
         }
     }
 
-    static void Append(List<PageRun> runs, ulong address, uint flags, bool readable)
+    static void Append(List<DumpRun> runs, ulong address, uint flags, bool readable)
     {
         if (runs.Count > 0)
         {
@@ -82,7 +82,7 @@ internal static unsafe class PageScanner
                 return;
             }
         }
-        runs.Add(new PageRun(address, 1, flags, readable));
+        runs.Add(new DumpRun(address, 1, flags, readable));
     }
 
     static bool HasPrivatePages(vma_entry vma) =>

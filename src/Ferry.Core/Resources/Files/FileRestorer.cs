@@ -1,0 +1,85 @@
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Resources.Pipes;
+using Ferry.Restore;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.Files;
+
+/// <summary>
+/// Gives a task back its file descriptors: Ferry opens each file description once (path, flags, offset; pipes with
+/// their unread data) and the task takes it at the dumped fd number with the dumped close-on-exec flag. fds that
+/// shared a description at dump time share one again.
+/// </summary>
+public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
+{
+    public void Restore()
+    {
+        var opened = new Dictionary<uint, LocalFd>();
+        using var pipes = new PipeRestorer(set);
+        try
+        {
+            foreach (var fd in images.Fds.OrderBy(f => f.Fd))
+            {
+                if (!opened.TryGetValue(fd.Id, out var local))
+                    opened[fd.Id] = local = Open(set.Files[fd.Id], pipes);
+                fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
+                log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(set.Files[fd.Id])}");
+            }
+        }
+        finally
+        {
+            foreach (var local in opened.Values)
+                local.Dispose();
+        }
+    }
+
+    LocalFd Open(file_entry file, PipeRestorer pipes) => file.Type switch
+    {
+        fd_types.Reg => OpenRegular(file.Reg),
+        fd_types.Pipe => pipes.Open(file.Pipe),
+        _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
+    };
+
+    /// <summary>Flags that only mattered when the file was first opened.</summary>
+    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
+
+    LocalFd OpenRegular(reg_file_entry reg)
+    {
+        int flags = (int)reg.Flags & ~CreationFlags;
+        LocalFd local;
+        if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
+            local = GhostFiles.Open(reg, set.Ghosts[remap.RemapId], flags);
+        else if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
+            local = LocalFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
+        else
+        {
+            CheckSize(reg);
+            local = LocalFd.Open(reg.Name, flags, $"file {reg.Id}");
+        }
+        if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
+        {
+            local.Dispose();
+            throw new FerryException($"cannot seek {reg.Name} to {reg.Pos}: {Errno.Name(LinuxException.FromLastError("lseek").ErrorNumber)}");
+        }
+        return local;
+    }
+
+    /// <summary>Like CRIU, refuse a regular file whose size changed: the program's view of it would not match.</summary>
+    static void CheckSize(reg_file_entry reg)
+    {
+        if (!reg.HasSize)
+            return;
+        var info = new FileInfo(reg.Name);
+        if (info.Exists && info.Length != (long)reg.Size && (reg.Mode & 0xF000) == 0x8000)
+            throw new FerryException($"{reg.Name} has {info.Length} bytes but had {reg.Size} at dump time; put back the dumped file");
+    }
+
+    static string Describe(file_entry file) => file.Type switch
+    {
+        fd_types.Reg => $"{file.Reg.Name} (flags 0x{file.Reg.Flags:x}, pos {file.Reg.Pos})",
+        fd_types.Pipe => $"pipe:[{file.Pipe.PipeId}] (flags 0x{file.Pipe.Flags:x})",
+        _ => file.Type.ToString(),
+    };
+}

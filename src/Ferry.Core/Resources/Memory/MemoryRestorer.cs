@@ -1,0 +1,210 @@
+using Ferry.Resources.Files;
+using System.Globalization;
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Restore;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.Memory;
+
+/// <summary>
+/// Rebuilds a task's address space inside the husk: the husk's own mappings go, the kernel's vvar/vdso block moves to
+/// where it was at dump time, every dumped VMA is mapped at its address (files opened by Ferry and handed over),
+/// dumped pages are written with process_vm_writev straight from an mmap of pages-ID.img, and then each VMA gets its
+/// final protection and madvise flags.
+/// </summary>
+public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
+{
+    static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
+
+    public void Restore()
+    {
+        var husk = MapsLine.Read(task.Pid);
+        var kernelBlock = husk.Where(m => m.Name is "[vvar]" or "[vvar_vclock]" or "[vdso]").ToList();
+        if (!kernelBlock.Any(m => m.Name == "[vdso]"))
+            throw new FerryException("the husk has no [vdso]; Ferry needs one to run syscalls in the restored task");
+
+        // Remote syscalls run on the `syscall` in the vdso from here on; the husk's code is about to go.
+        _ = task.SyscallInstruction;
+        foreach (var mapping in husk)
+            if (!kernelBlock.Contains(mapping) && mapping.Name != "[vsyscall]")
+                task.SyscallOrThrow(Sys.munmap, (long)mapping.Start, (long)(mapping.End - mapping.Start));
+        log.Debug($"pid {task.Pid}: unmapped the husk's {husk.Count - kernelBlock.Count} own mappings");
+
+        MoveKernelBlock(kernelBlock);
+        var written = MapAreas();
+        FillPages();
+        FinishAreas(written);
+    }
+
+    /// <summary>
+    /// glibc keeps pointers into the vdso, and the vdso reaches its vvar pages by fixed offsets, so the whole block
+    /// ([vvar], [vvar_vclock], [vdso]) moves together to the dumped address, keeping its layout.
+    /// </summary>
+    void MoveKernelBlock(List<MapsLine> block)
+    {
+        var dumped = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.Vdso) || Vma.Is(v, Vma.Vvar)).ToList();
+        ulong hereStart = block.Min(m => m.Start), hereEnd = block.Max(m => m.End);
+        ulong hereVdso = block.First(m => m.Name == "[vdso]").Start;
+        if (dumped.Count == 0)
+            throw new FerryException($"mm-{images.Pid}.img has no vdso area; restoring a task without a vdso is not supported");
+        ulong thenStart = dumped.Min(v => v.Start), thenEnd = dumped.Max(v => v.End);
+        ulong thenVdso = dumped.First(v => Vma.Is(v, Vma.Vdso)).Start;
+        if (thenEnd - thenStart != hereEnd - hereStart || thenVdso - thenStart != hereVdso - hereStart)
+            throw new FerryException(
+                $"the dumped vvar/vdso layout ({thenEnd - thenStart} bytes, vdso at +0x{thenVdso - thenStart:x}) differs from this kernel's " +
+                $"({hereEnd - hereStart} bytes, vdso at +0x{hereVdso - hereStart:x}); restoring on another kernel is not supported");
+        CheckVdsoContents(block.First(m => m.Name == "[vdso]"), thenVdso);
+        if (thenStart == hereStart)
+            return;
+
+        ulong size = hereEnd - hereStart;
+        bool overlaps = thenStart < hereEnd && hereStart < thenEnd;
+        ulong from = hereStart;
+        if (overlaps)
+        {
+            // mremap cannot move onto an overlapping range: go through a free spot first.
+            ulong spot = (ulong)task.SyscallOrThrow(Sys.mmap, 0, (long)size, Mman.PROT_NONE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+            MoveBlock(block, from, spot);
+            from = spot;
+        }
+        MoveBlock(block, from, thenStart);
+        log.Debug($"pid {task.Pid}: moved vvar/vdso from 0x{hereStart:x} to 0x{thenStart:x}");
+    }
+
+    void MoveBlock(List<MapsLine> block, ulong from, ulong to)
+    {
+        ulong hereStart = block.Min(m => m.Start);
+        // The vdso goes last: the syscalls moving the other pieces run on its syscall instruction.
+        foreach (var piece in block.OrderBy(m => m.Name == "[vdso]"))
+        {
+            ulong oldAddress = piece.Start - hereStart + from, length = piece.End - piece.Start;
+            task.SyscallOrThrow(Sys.mremap, (long)oldAddress, (long)length, (long)length,
+                Mman.MREMAP_MAYMOVE | Mman.MREMAP_FIXED, (long)(piece.Start - hereStart + to));
+        }
+        task.SyscallInstruction = task.SyscallInstruction - from + to;
+    }
+
+    /// <summary>
+    /// The restored program jumps into vdso code through pointers it cached. If the dumped vdso (its pages are in the
+    /// dump) exports its functions at other offsets than this kernel's, those jumps would land in the wrong code, so
+    /// refuse instead of crashing later.
+    /// </summary>
+    void CheckVdsoContents(MapsLine vdso, ulong dumpedVdso)
+    {
+        ulong length = vdso.End - vdso.Start;
+        var dumpedImage = new byte[length];
+        bool complete = false;
+        using (var pages = File.OpenHandle(images.Pages.PagesPath))
+            foreach (var run in images.Pages.Runs.Where(r => r.Address >= dumpedVdso && r.End <= dumpedVdso + length))
+            {
+                RandomAccess.Read(pages, dumpedImage.AsSpan((int)(run.Address - dumpedVdso), (int)run.Length), run.FileOffset);
+                complete |= run.Address == dumpedVdso;
+            }
+        if (!complete)
+            return; // the dump did not keep the vdso's pages: nothing to compare
+        var here = new byte[length];
+        task.Memory.Read(vdso.Start, here);
+        var dumped = VdsoSymbols.Read(dumpedImage);
+        var current = VdsoSymbols.Read(here);
+        if (dumped is null || current is null || !VdsoSymbols.Same(dumped, current))
+            throw new FerryException("the dumped vdso exports other functions or offsets than this kernel's; restoring on another kernel is not supported");
+    }
+
+    /// <summary>Maps every dumped VMA; returns those mapped writable only so their pages can be written.</summary>
+    List<vma_entry> MapAreas()
+    {
+        var writable = new List<vma_entry>();
+        var taskFds = new Dictionary<(ulong Id, int Flags), int>();
+        try
+        {
+            int run = 0;
+            var runs = images.Pages.Runs;
+            foreach (var vma in images.Mm.Vmas)
+            {
+                if (Vma.IsKernelArea(vma))
+                    continue;
+                while (run < runs.Count && runs[run].End <= vma.Start) run++;
+                bool hasPages = run < runs.Count && runs[run].Address < vma.End;
+                int prot = (int)vma.Prot;
+                if (hasPages && (prot & Mman.PROT_WRITE) == 0)
+                {
+                    prot |= Mman.PROT_WRITE;
+                    writable.Add(vma);
+                }
+                long fd = -1;
+                int flags = (int)vma.Flags | Mman.MAP_FIXED;
+                if (Vma.IsFileBacked(vma))
+                {
+                    int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
+                    if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
+                    {
+                        string path = set.Files[(uint)vma.Shmid].Reg.Name;
+                        using var local = LocalFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
+                        taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
+                    }
+                    fd = taskFd;
+                    flags &= ~Mman.MAP_ANONYMOUS;
+                }
+                long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, (long)vma.Pgoff);
+                if ((ulong)got != vma.Start)
+                    throw new FerryException($"mmap of 0x{vma.Start:x}-0x{vma.End:x} in pid {task.Pid} landed at 0x{got:x}");
+            }
+            log.Debug($"pid {task.Pid}: mapped {images.Mm.Vmas.Count} VMAs");
+        }
+        finally
+        {
+            foreach (int taskFd in taskFds.Values)
+                if (task.IsAttached)
+                    fds.CloseRemote(taskFd);
+        }
+        return writable;
+    }
+
+    void FillPages()
+    {
+        var runs = images.Pages.Runs.Where(r => !InKernelArea(r)).ToList();
+        if (runs.Count == 0)
+            return;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, runs);
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs ({seconds * 1000:F1} ms)");
+    }
+
+    bool InKernelArea(PageRun run) =>
+        images.Mm.Vmas.Any(v => Vma.IsKernelArea(v) && run.Address >= v.Start && run.Address < v.End);
+
+    void FinishAreas(List<vma_entry> writable)
+    {
+        foreach (var vma in writable)
+            task.SyscallOrThrow(Sys.mprotect, (long)vma.Start, (long)(vma.End - vma.Start), vma.Prot);
+        foreach (var vma in images.Mm.Vmas)
+        {
+            if (Vma.IsKernelArea(vma) || !vma.HasMadv || vma.Madv == 0)
+                continue;
+            for (int advice = 0; advice < 64; advice++)
+                if ((vma.Madv & (1UL << advice)) != 0)
+                    task.SyscallOrThrow(Sys.madvise, (long)vma.Start, (long)(vma.End - vma.Start), advice);
+        }
+    }
+
+    /// <summary>One line of /proc/PID/maps: the range and the name (path or [special]).</summary>
+    internal sealed record MapsLine(ulong Start, ulong End, string Name)
+    {
+        public static List<MapsLine> Read(int pid)
+        {
+            var lines = new List<MapsLine>();
+            foreach (var line in File.ReadLines($"/proc/{pid}/maps"))
+            {
+                var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+                var range = fields[0].Split('-');
+                lines.Add(new MapsLine(
+                    ulong.Parse(range[0], NumberStyles.HexNumber), ulong.Parse(range[1], NumberStyles.HexNumber),
+                    fields.Length > 5 ? fields[5].Trim() : ""));
+            }
+            return lines;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Restore;
+using Ferry.Tracing;
+
+namespace Ferry.Resources.Signals;
+
+/// <summary>
+/// Signal state: the handlers (rt_sigaction per signal), the alternate stack, the pending signals (re-queued from
+/// inside the task, the only way the kernel accepts arbitrary siginfo), and, last of all, the blocked mask.
+/// </summary>
+public sealed class SignalRestorer(TracedTask task, TaskImages images, RemoteScratch scratch, Log log)
+{
+    /// <summary>CRIU stores the actions of signals 1..64 except SIGKILL and SIGSTOP, in order.</summary>
+    public static IEnumerable<int> DumpedSignals =>
+        Enumerable.Range(1, Linux.Signals.NSIG).Where(s => s != Linux.Signals.SIGKILL && s != Linux.Signals.SIGSTOP);
+
+    public void RestoreActions()
+    {
+        var actions = images.Leader.Tc.Sigactions;
+        if (actions.Count == 0)
+            return;
+        int set = 0;
+        foreach (var (signal, action) in DumpedSignals.Zip(actions))
+        {
+            if (action.Sigaction == Linux.Signals.SIG_DFL && action.Flags == 0 && action.Mask == 0)
+                continue; // the husk starts with default actions
+            if (action.CompatSigaction)
+                throw new FerryException($"signal {signal} of pid {task.Pid} has a 32-bit (compat) handler; not supported");
+            scratch.Write(0, new KernelSigAction { handler = action.Sigaction, flags = action.Flags, restorer = action.Restorer, mask = action.Mask });
+            task.SyscallOrThrow(Sys.rt_sigaction, signal, scratch.At(0), 0, Linux.Signals.KernelSigSetSize);
+            set++;
+        }
+        log.Debug($"pid {task.Pid}: {set} signal handlers set");
+    }
+
+    public void RestoreAltStack(thread_core_entry thread)
+    {
+        if (thread.Sas is not { } sas || (sas.SsFlags & 2 /* SS_DISABLE */) != 0)
+            return;
+        scratch.Write(0, new StackT { ss_sp = sas.SsSp, ss_flags = 0, ss_size = sas.SsSize });
+        task.SyscallOrThrow(Sys.sigaltstack, scratch.At(0), 0);
+    }
+
+    /// <summary>Queues the dumped pending signals again. The task has every signal blocked meanwhile, so they stay pending.</summary>
+    public void RestorePending()
+    {
+        int count = 0;
+        foreach (var info in images.Leader.Tc.SignalsS?.Signals ?? [])
+            count += Queue(info.Siginfo.Span, threadId: 0);
+        foreach (var info in images.Leader.ThreadCore?.SignalsP?.Signals ?? [])
+            count += Queue(info.Siginfo.Span, threadId: task.Tid);
+        if (count > 0)
+            log.Debug($"pid {task.Pid}: {count} pending signals queued");
+    }
+
+    int Queue(ReadOnlySpan<byte> siginfo, int threadId)
+    {
+        if (siginfo.Length != 128)
+            throw new FerryException($"core-{task.Tid}.img: a pending siginfo of {siginfo.Length} bytes; expected 128");
+        int signal = BitConverter.ToInt32(siginfo);
+        scratch.Write(0, siginfo);
+        if (threadId == 0)
+            task.SyscallOrThrow(Sys.rt_sigqueueinfo, task.Pid, signal, scratch.At(0));
+        else
+            task.SyscallOrThrow(Sys.rt_tgsigqueueinfo, task.Pid, threadId, signal, scratch.At(0));
+        return 1;
+    }
+
+    /// <summary>The dumped blocked mask (per thread in thread_core, else the task's).</summary>
+    public static ulong BlockedMask(core_entry core) =>
+        core.ThreadCore is { HasBlkSigset: true } thread ? thread.BlkSigset : core.Tc?.BlkSigset ?? 0;
+}

@@ -1,0 +1,125 @@
+using Ferry.Images;
+using Ferry.Images.Protos;
+using Google.Protobuf;
+
+namespace Ferry.Restore;
+
+/// <summary>
+/// Every image of one dump, read and cross-checked before anything is created: a defect anywhere surfaces as one
+/// <see cref="ImageFormatException"/> naming the file, the offset and what was expected.
+/// </summary>
+public sealed class DumpSet
+{
+    DumpSet(string directory, inventory_entry inventory, IReadOnlyList<TaskImages> tasks,
+        IReadOnlyDictionary<uint, file_entry> files, IReadOnlyDictionary<uint, ReadOnlyMemory<byte>> pipeData,
+        IReadOnlyDictionary<uint, remap_file_path_entry> remaps, IReadOnlyDictionary<uint, GhostFile> ghosts, timens_entry? clocks)
+    {
+        Ghosts = ghosts;
+        Clocks = clocks;
+        Directory = directory;
+        Inventory = inventory;
+        Tasks = tasks;
+        Files = files;
+        PipeData = pipeData;
+        Remaps = remaps;
+    }
+
+    public string Directory { get; }
+    public inventory_entry Inventory { get; }
+
+    /// <summary>The processes in pstree order: the root first, parents before children.</summary>
+    public IReadOnlyList<TaskImages> Tasks { get; }
+
+    public TaskImages Root => Tasks[0];
+
+    /// <summary>Every file object of files.img by id (regular files, pipes, ...; also exe, cwd and root).</summary>
+    public IReadOnlyDictionary<uint, file_entry> Files { get; }
+
+    /// <summary>Unread pipe contents from pipes-data.img by pipe_id.</summary>
+    public IReadOnlyDictionary<uint, ReadOnlyMemory<byte>> PipeData { get; }
+
+    /// <summary>remap-fpath.img by orig_id: files that were deleted (ghosts) or renamed while open.</summary>
+    public IReadOnlyDictionary<uint, remap_file_path_entry> Remaps { get; }
+
+    /// <summary>Contents of deleted-but-open files by remap_id (ghost-file-ID.img).</summary>
+    public IReadOnlyDictionary<uint, GhostFile> Ghosts { get; }
+
+    /// <summary>CLOCK_MONOTONIC and CLOCK_BOOTTIME at dump time (timens-0.img), or null when not dumped.</summary>
+    public timens_entry? Clocks { get; }
+
+    public string PathOf(string image) => Path.Combine(Directory, image);
+
+    public static DumpSet Load(string directory)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new ImageFormatException(directory, 0, "an existing images directory");
+        var set = new Loader(directory);
+        var inventory = set.One<inventory_entry>("inventory.img", ImageKinds.Inventory);
+        if (inventory.ImgVersion != 2)
+            throw set.Defect("inventory.img", 0, $"img_version 2 (images v1.1), found {inventory.ImgVersion}");
+        if (!inventory.FdinfoPerId)
+            throw set.Defect("inventory.img", 0, "fdinfo_per_id (images older than CRIU 1.3 are not supported)");
+
+        var files = new Dictionary<uint, file_entry>();
+        foreach (var entry in set.Entries("files.img", ImageKinds.Files, optional: true))
+            if (!files.TryAdd(entry.As<file_entry>().Id, entry.As<file_entry>()))
+                throw set.Defect("files.img", entry.Offset, $"unique file ids, id {entry.As<file_entry>().Id} appears twice");
+
+        var pipeData = new Dictionary<uint, ReadOnlyMemory<byte>>();
+        foreach (var entry in set.Entries("pipes-data.img", ImageKinds.PipesData, optional: true))
+            pipeData[entry.As<pipe_data_entry>().PipeId] = entry.Extra;
+
+        var remaps = new Dictionary<uint, remap_file_path_entry>();
+        foreach (var entry in set.Entries("remap-fpath.img", ImageKinds.RemapFpath, optional: true))
+            remaps[entry.As<remap_file_path_entry>().OrigId] = entry.As<remap_file_path_entry>();
+
+        var ghosts = new Dictionary<uint, GhostFile>();
+        foreach (var remap in remaps.Values)
+        {
+            if (!files.TryGetValue(remap.OrigId, out var original) || original.Reg is null)
+                throw set.Defect("remap-fpath.img", 0, $"orig_id {remap.OrigId} to name a regular file of files.img");
+            if (remap.RemapType == remap_type.Ghost && !ghosts.ContainsKey(remap.RemapId))
+                ghosts[remap.RemapId] = GhostFile.Load(set, remap.RemapId);
+        }
+
+        var clocks = set.Entries("timens-0.img", ImageKinds.Timens, optional: true) is [var clock, ..] ? clock.As<timens_entry>() : null;
+
+        var pstree = set.Entries("pstree.img", ImageKinds.Pstree, optional: false);
+        if (pstree.Count == 0)
+            throw set.Defect("pstree.img", 0, "at least one process");
+        var tasks = new List<TaskImages>();
+        foreach (var entry in pstree)
+            tasks.Add(TaskImages.Load(set, entry, files));
+        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks);
+    }
+
+    /// <summary>Reads image files of one directory and checks each is of the expected kind.</summary>
+    internal sealed class Loader(string directory)
+    {
+        public string Directory { get; } = directory;
+
+        public bool Exists(string name) => File.Exists(Path.Combine(Directory, name));
+
+        public IReadOnlyList<ImageEntry> Entries(string name, ImageKind kind, bool optional)
+        {
+            string path = Path.Combine(Directory, name);
+            if (optional && !File.Exists(path))
+                return [];
+            var image = ImageReader.ReadFile(path);
+            if (image.Kind != kind)
+                throw Defect(name, 0, $"a {kind.Name} image, found {image.Kind.Name}");
+            return image.Entries;
+        }
+
+        public T One<T>(string name, ImageKind kind) where T : class, IMessage
+        {
+            var entries = Entries(name, kind, optional: false);
+            if (entries.Count != 1)
+                throw Defect(name, entries.Count == 0 ? 0 : entries[1].Offset, $"exactly one {kind.Entry.Name} entry, found {entries.Count}");
+            return entries[0].As<T>();
+        }
+
+        public ImageFormatException Defect(string name, long offset, string expected) =>
+            new(Path.Combine(Directory, name), offset, expected);
+    }
+}

@@ -1,0 +1,88 @@
+using Ferry.Images;
+using Ferry.Images.Protos;
+
+namespace Ferry.Restore;
+
+/// <summary>A run of dumped pages: where they go and where their bytes are in pages-ID.img.</summary>
+/// <param name="FileOffset">Offset in the pages file, or -1 when the run has no data there (a hole).</param>
+public readonly record struct PageRun(ulong Address, ulong Length, long FileOffset)
+{
+    public ulong End => Address + Length;
+}
+
+/// <summary>pagemap-PID.img checked against the VMAs and the size of its pages-ID.img.</summary>
+public sealed class PageMapImage
+{
+    const uint PeParent = 1, PePresent = 4;
+
+    PageMapImage(string pagesPath, IReadOnlyList<PageRun> runs)
+    {
+        PagesPath = pagesPath;
+        Runs = runs;
+    }
+
+    /// <summary>The pages-ID.img this pagemap points into.</summary>
+    public string PagesPath { get; }
+
+    /// <summary>Runs with data, in pagemap order (ascending addresses).</summary>
+    public IReadOnlyList<PageRun> Runs { get; }
+
+    public ulong PresentBytes => Runs.Aggregate(0UL, (sum, run) => sum + run.Length);
+
+    internal static PageMapImage Load(DumpSet.Loader set, uint pid, mm_entry mm)
+    {
+        string name = $"pagemap-{pid}.img";
+        var entries = set.Entries(name, ImageKinds.Pagemap, optional: false);
+        if (entries.Count == 0)
+            throw set.Defect(name, 0, "a pagemap_head entry");
+        uint pagesId = entries[0].As<pagemap_head>().PagesId;
+        string pagesName = $"pages-{pagesId}.img";
+        string pagesPath = Path.Combine(set.Directory, pagesName);
+
+        ulong pageSize = (ulong)Environment.SystemPageSize;
+        var runs = new List<PageRun>();
+        long offset = 0;
+        ulong previousEnd = 0;
+        int vma = 0;
+        foreach (var entry in entries.Skip(1))
+        {
+            var pe = entry.As<pagemap_entry>();
+            ulong pages = pe.HasNrPages ? pe.NrPages : pe.CompatNrPages;
+            uint flags = pe.HasFlags ? pe.Flags : PePresent;
+            if (pe.Vaddr % pageSize != 0 || pages == 0 || pages > (ulong.MaxValue - pe.Vaddr) / pageSize || pe.Vaddr < previousEnd)
+                throw set.Defect(name, entry.Offset, $"page-aligned, ascending, non-empty runs, found {pages} pages at 0x{pe.Vaddr:x}");
+            if ((flags & PeParent) != 0 || pe.InParent)
+                throw set.Defect(name, entry.Offset, "pages in this dump (pages in a parent dump, --prev-images-dir, are not supported)");
+            ulong end = pe.Vaddr + pages * pageSize;
+            while (vma < mm.Vmas.Count && mm.Vmas[vma].End <= pe.Vaddr)
+                vma++;
+            if (!Covered(mm, vma, pe.Vaddr, end))
+                throw set.Defect(name, entry.Offset, $"pages 0x{pe.Vaddr:x}-0x{end:x} inside the VMAs of mm-{pid}.img");
+            previousEnd = end;
+            if ((flags & PePresent) == 0)
+                continue;
+            runs.Add(new PageRun(pe.Vaddr, end - pe.Vaddr, offset));
+            offset += (long)(end - pe.Vaddr);
+        }
+
+        long size = File.Exists(pagesPath) ? new FileInfo(pagesPath).Length : -1;
+        if (size < offset)
+            throw new ImageFormatException(pagesPath, Math.Max(size, 0), size < 0
+                ? $"a pages image of {offset} bytes for {name}"
+                : $"{offset} bytes of pages for {name}, but the file has {size}");
+        return new PageMapImage(pagesPath, runs);
+    }
+
+    /// <summary>Whether VMAs from index <paramref name="vma"/> on cover [start, end) without a gap (a run may span neighbours).</summary>
+    static bool Covered(mm_entry mm, int vma, ulong start, ulong end)
+    {
+        ulong at = start;
+        for (; vma < mm.Vmas.Count && at < end; vma++)
+        {
+            if (mm.Vmas[vma].Start > at)
+                return false;
+            at = mm.Vmas[vma].End;
+        }
+        return at >= end;
+    }
+}

@@ -1,0 +1,49 @@
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+
+namespace Ferry.Restore;
+
+/// <summary>Refuses, before anything is created, dumps that need a capability this version does not have yet.</summary>
+public static class RestoreSupport
+{
+    const uint TaskAlive = 1;
+
+    static readonly uint UnsupportedVmas = Vma.AnonShared | Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.Memfd | Vma.ShadowStack | Vma.Uprobes;
+
+    /// <summary>Throws one line naming every missing capability, each with the first place it is needed.</summary>
+    public static void Check(DumpSet set)
+    {
+        var missing = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        void Need(string capability, string where) => missing.TryAdd(capability, where);
+
+        if (set.Tasks.Count > 1)
+            Need("process trees (issue 4)", $"{set.Tasks.Count} processes");
+        foreach (var task in set.Tasks)
+        {
+            if (task.Threads.Count > 1)
+                Need("threads (issue 4)", $"pid {task.Pid} has {task.Threads.Count} threads");
+            if (task.Leader.Tc.TaskState != TaskAlive)
+                Need("stopped or zombie tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
+            if (task.Leader.ThreadCore?.SeccompMode is seccomp_mode.Filter or seccomp_mode.Strict)
+                Need("seccomp", $"pid {task.Pid} runs under seccomp");
+            if (task.Leader.Tc.Timers?.Posix.Count > 0)
+                Need("POSIX timers", $"pid {task.Pid} has {task.Leader.Tc.Timers.Posix.Count}");
+            foreach (var vma in task.Mm.Vmas)
+                if ((vma.Status & UnsupportedVmas) != 0)
+                    Need("shared anonymous, SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
+            foreach (var fd in task.Fds)
+            {
+                var file = set.Files[fd.Id];
+                if (file.Type is fd_types.Unixsk or fd_types.Inetsk or fd_types.Packetsk or fd_types.Netlinksk)
+                    Need("sockets", $"fd {fd.Fd} of pid {task.Pid} is {file.Type}");
+                else if (file.Type is not (fd_types.Reg or fd_types.Pipe))
+                    Need($"{file.Type} files", $"fd {fd.Fd} of pid {task.Pid}");
+                else if (file.Type == fd_types.Reg && set.Remaps.TryGetValue(file.Id, out var remap) && remap.RemapType == remap_type.Procfs)
+                    Need("/proc files of dead processes", $"fd {fd.Fd} of pid {task.Pid}");
+            }
+        }
+        if (missing.Count > 0)
+            throw new FerryException("this dump needs what this version cannot restore yet: " +
+                string.Join("; ", missing.Select(m => $"{m.Key} ({m.Value})")));
+    }
+}

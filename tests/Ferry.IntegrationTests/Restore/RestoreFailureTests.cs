@@ -1,0 +1,82 @@
+using Ferry.IntegrationTests.Support;
+using Ferry.Linux;
+using Ferry.Tracing;
+using Xunit;
+
+namespace Ferry.IntegrationTests.Restore;
+
+/// <summary>Restores that cannot succeed: one line saying why, and nothing left behind.</summary>
+[Collection(RestoreCollection.Name)]
+public class RestoreFailureTests
+{
+    [CriuVectorFact]
+    public void A_taken_pid_is_named_with_its_holder_and_nothing_is_created()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        using var holder = HoldPid(vector.Pid);
+
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d");
+
+        Assert.Equal(1, restore.ExitCode);
+        var line = Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"PID {vector.Pid} is taken by pid {vector.Pid} (comm 'sleep', cmdline 'sleep 600')", line);
+        Assert.Contains("run the restore again", line);
+        Assert.True(CriuVector.IsAlive(holder.Pid), "the holder of the PID was harmed");
+        Assert.Equal("sleep", File.ReadAllText($"/proc/{vector.Pid}/comm").Trim());
+    }
+
+    [CriuVectorFact]
+    public void A_corrupted_image_is_one_line_naming_file_and_offset_and_no_process_is_created()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        var core = Path.Combine(vector.Images, "core-30100.img");
+        var bytes = File.ReadAllBytes(core);
+        File.WriteAllBytes(core, bytes[..(bytes.Length / 2)]);
+
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d");
+
+        Assert.Equal(1, restore.ExitCode);
+        var line = Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("core-30100.img: at byte ", line);
+        Assert.False(CriuVector.Exists(vector.Pid), "a process was created from a corrupted image set");
+    }
+
+    [CriuVectorFact]
+    public void A_failure_midway_kills_and_reaps_the_half_built_process()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        // Memory is rebuilt before files are opened: the missing log file fails the restore halfway through.
+        File.Delete("/tmp/ferry-vectors/counter-static/counter.log");
+
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d", "-v4", "-o", "restore.log");
+
+        Assert.Equal(1, restore.ExitCode);
+        var line = Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("/tmp/ferry-vectors/counter-static/counter.log", line);
+        Assert.Contains("mapped", File.ReadAllText(Path.Combine(vector.Images, "restore.log"))); // it did get halfway
+        Assert.False(CriuVector.Exists(vector.Pid), $"PID {vector.Pid} is still there after the failed restore");
+    }
+
+    [CriuVectorFact]
+    public void A_missing_images_directory_is_one_line()
+    {
+        var restore = FerryBinary.Run("restore", "-D", "/nonexistent-ferry-images", "-d");
+        Assert.Equal(1, restore.ExitCode);
+        Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("/nonexistent-ferry-images", restore.StdErr);
+    }
+
+    /// <summary>Starts `sleep 600` as PID <paramref name="pid"/> (ns_last_pid = pid - 1 just before the spawn).</summary>
+    static ChildProcess HoldPid(int pid)
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            File.WriteAllText("/proc/sys/kernel/ns_last_pid", $"{pid - 1}");
+            var child = ChildProcess.Start(new SpawnOptions("/bin/sleep", "600") { ArgumentZero = "sleep" });
+            if (child.Pid == pid)
+                return child;
+            child.Dispose();
+        }
+        throw new InvalidOperationException($"could not start a process with PID {pid}");
+    }
+}
