@@ -114,7 +114,7 @@ public sealed class ImageReader : IDisposable
     }
 
     /// <summary>The next entry's message as <typeparamref name="T"/>, or null at the end of the image.</summary>
-    public T? ReadMessage<T>() where T : class, IMessage => ReadEntry()?.Message as T;
+    public T? ReadMessage<T>() where T : class, IMessage => ReadEntry()?.As<T>();
 
     public void Dispose()
     {
