@@ -20,6 +20,9 @@ public static class Ptrace
     public const int ATTACH = 16;
     public const int DETACH = 17;
     public const int SYSCALL = 24;
+    public const int GET_THREAD_AREA = 25;
+    public const int SET_THREAD_AREA = 26;
+    public const int ARCH_PRCTL = 30;
     public const int SETOPTIONS = 0x4200;
     public const int GETEVENTMSG = 0x4201;
     public const int GETSIGINFO = 0x4202;

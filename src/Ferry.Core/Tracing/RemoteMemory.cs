@@ -12,6 +12,7 @@ namespace Ferry.Tracing;
 /// </summary>
 public sealed unsafe class RemoteMemory(int pid) : IDisposable
 {
+    readonly Lock _memLock = new();
     SafeFileHandle? _mem;
 
     public int Pid { get; } = pid;
@@ -93,7 +94,10 @@ public sealed unsafe class RemoteMemory(int pid) : IDisposable
     public void Write<T>(ulong address, in T value) where T : unmanaged =>
         Write(address, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
 
-    public void Dispose() => _mem?.Dispose();
+    public void Dispose()
+    {
+        lock (_memLock) _mem?.Dispose();
+    }
 
     /// <summary>process_vm_readv/writev; returns how many bytes it moved before a fault (0 on any error).</summary>
     int Transfer(ulong address, byte* local, int length, bool write)
@@ -114,10 +118,13 @@ public sealed unsafe class RemoteMemory(int pid) : IDisposable
 
     SafeFileHandle Mem()
     {
-        if (_mem is { IsInvalid: false, IsClosed: false }) return _mem;
-        var handle = LibC.open($"/proc/{Pid}/mem", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
-        if (handle.IsInvalid) throw LinuxException.FromLastError($"open /proc/{Pid}/mem", Pid);
-        return _mem = handle;
+        lock (_memLock)
+        {
+            if (_mem is { IsInvalid: false, IsClosed: false }) return _mem;
+            var handle = LibC.open($"/proc/{Pid}/mem", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC, 0);
+            if (handle.IsInvalid) throw LinuxException.FromLastError($"open /proc/{Pid}/mem", Pid);
+            return _mem = handle;
+        }
     }
 
     LinuxException Failure(string what, ulong address, int length, int done, nint result)

@@ -14,6 +14,7 @@ public sealed unsafe class TracedTask
     UserRegs? _regs; // the kernel's copies while stopped (saves a ptrace call per remote syscall); dropped whenever the task runs
     ulong? _sigMask;
     ulong? _syscallInstruction;
+    bool _interruptSent;
 
     internal TracedTask(Tracer tracer, int tid, int pid)
     {
@@ -38,9 +39,18 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// 0 when the task was running when stopped; SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU when its process was job-control
-    /// stopped (or had such a stop pending). Detach puts such a task back into that stop.
+    /// stopped (or had such a stop pending). Such a task goes back into that stop by itself on Detach.
     /// </summary>
     public int JobStopSignal { get; private set; }
+
+    /// <summary>The status of the stop the task is in (or was last in).</summary>
+    public WaitStatus LastStop { get; private set; }
+
+    /// <summary>
+    /// Whether the current stop is a signal-delivery stop: only there does the kernel honour a signal passed to
+    /// PTRACE_CONT or PTRACE_DETACH (in PTRACE_EVENT_STOPs it is ignored).
+    /// </summary>
+    bool InSignalDeliveryStop => IsStopped && LastStop.Stopped && LastStop.Event == 0 && LastStop.StopSignal != (Signals.SIGTRAP | 0x80);
 
     /// <summary>The task's memory (process_vm_readv/writev with a /proc/PID/mem fallback). Usable from any thread.</summary>
     public RemoteMemory Memory { get; }
@@ -181,10 +191,15 @@ public sealed unsafe class TracedTask
         Step("single-step");
     });
 
-    /// <summary>Lets the task run (optionally delivering a signal). Use Interrupt to stop it again.</summary>
+    /// <summary>
+    /// Lets the task run; Interrupt or WaitForStop stop it again. A signal can be passed only from a signal-delivery
+    /// stop (one WaitForStop returned), where it replaces the signal that stopped the task (0 suppresses it).
+    /// </summary>
     public void Continue(int signal = 0) => OnThread(() =>
     {
         RequireStopped();
+        if (signal != 0 && !InSignalDeliveryStop)
+            throw new InvalidOperationException($"{this} is in {LastStop}, not a signal-delivery stop: the kernel would ignore signal {signal}");
         Resume(Ptrace.CONT, signal, "PTRACE_CONT");
     });
 
@@ -197,9 +212,17 @@ public sealed unsafe class TracedTask
     {
         RequireAttached();
         if (IsStopped) return;
-        Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        SendInterrupt();
         WaitForEventStop();
     });
+
+    /// <summary>PTRACE_INTERRUPT, unless one is already on its way (Seize without waiting sends it).</summary>
+    internal void SendInterrupt()
+    {
+        if (_interruptSent) return;
+        Call(Ptrace.INTERRUPT, 0, 0, "PTRACE_INTERRUPT");
+        _interruptSent = true;
+    }
 
     /// <summary>
     /// After Continue: waits for the task's next stop of any kind (a breakpoint's SIGTRAP, a fault, a signal) and
@@ -212,6 +235,7 @@ public sealed unsafe class TracedTask
         var status = Tracer.WaitFor(Tid);
         if (status.IsGone) throw Gone(status, "while running");
         IsStopped = true;
+        LastStop = status;
         return status;
     });
 
@@ -225,6 +249,8 @@ public sealed unsafe class TracedTask
             if (status.IsEventStop)
             {
                 IsStopped = true;
+                _interruptSent = false;
+                LastStop = status;
                 JobStopSignal = status.StopSignal == Signals.SIGTRAP ? 0 : status.StopSignal;
                 return;
             }
@@ -239,15 +265,19 @@ public sealed unsafe class TracedTask
     const int MaxSignalsWhileInterrupting = 64;
 
     /// <summary>
-    /// Releases the task, optionally delivering a signal. Without one, a task that was job-control stopped gets its
-    /// stop signal back, so it stays stopped as it was found.
+    /// Releases the task, optionally sending it a signal: passed to PTRACE_DETACH in a signal-delivery stop, sent
+    /// with tgkill after the detach otherwise (the kernel ignores it in PTRACE_EVENT_STOPs). A task found
+    /// job-control stopped goes back into that stop.
     /// </summary>
     public void Detach(int signal = 0) => OnThread(() =>
     {
         RequireAttached();
         if (!IsStopped) Interrupt();
-        Call(Ptrace.DETACH, 0, signal != 0 ? signal : JobStopSignal, "PTRACE_DETACH");
+        var passNow = signal != 0 && InSignalDeliveryStop;
+        Call(Ptrace.DETACH, 0, passNow ? signal : 0, "PTRACE_DETACH");
         Forget();
+        if (signal != 0 && !passNow && LibC.tgkill(Pid, Tid, signal) < 0)
+            throw LinuxException.FromLastError($"tgkill({signal}) after detach", Tid);
     });
 
     /// <summary>SIGKILLs the task's process and waits until this thread is gone.</summary>
@@ -367,6 +397,7 @@ public sealed unsafe class TracedTask
             var status = Tracer.WaitFor(Tid);
             if (status.IsGone) throw Gone(status, $"during {what}");
             IsStopped = status.Stopped;
+            LastStop = status;
             if (status.Stopped && status.StopSignal == Signals.SIGTRAP && status.Event == 0) return;
             if (!status.IsEventStop || attempt > 0)
                 throw new TracingException($"{what} in {this}: expected a SIGTRAP stop, got {status}");

@@ -54,9 +54,11 @@ public sealed class Tracer : IDisposable
     /// <summary>
     /// PTRACE_SEIZE one thread, PTRACE_INTERRUPT it, and wait for its PTRACE_EVENT_STOP. When the thread has seccomp
     /// on, PTRACE_O_SUSPEND_SECCOMP is added (unless <paramref name="suspendSeccomp"/> is false) so its filters do not
-    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN.
+    /// judge the syscalls Ferry injects; that option needs CAP_SYS_ADMIN. With <paramref name="waitForStop"/> false
+    /// the interrupt is sent but not waited for: a task in a frozen cgroup stops only once thawed, so seize every
+    /// task, thaw, then call Interrupt on each to wait for its stop.
     /// </summary>
-    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true) => Run(() =>
+    public TracedTask Seize(int tid, int options = DefaultOptions, bool suspendSeccomp = true, bool waitForStop = true) => Run(() =>
     {
         if (_tasks.TryGetValue(tid, out var known)) return known;
         var status = ReadStatus(tid);
@@ -66,7 +68,8 @@ public sealed class Tracer : IDisposable
         _tasks[tid] = task;
         try
         {
-            task.Interrupt();
+            task.SendInterrupt();
+            if (waitForStop) task.Interrupt();
         }
         catch
         {
@@ -130,6 +133,70 @@ public sealed class Tracer : IDisposable
         return (IReadOnlyList<TracedTask>)seized;
     });
 
+    /// <summary>
+    /// Seizes a whole process tree: every thread of <paramref name="rootPid"/>, then of each child process (read from
+    /// /proc/PID/task/TID/children once its parent's threads are all stopped, so the set cannot grow), and so on.
+    /// Zombies cannot be seized; their PIDs are listed apart. Children that vanish meanwhile are skipped.
+    /// </summary>
+    public SeizedTree SeizeTree(int rootPid, int options = DefaultOptions) => Run(() =>
+    {
+        var tasks = new List<TracedTask>();
+        var zombies = new List<int>();
+        var pending = new Queue<int>([rootPid]);
+        var seen = new HashSet<int>();
+        while (pending.TryDequeue(out var pid))
+        {
+            if (!seen.Add(pid)) continue;
+            if (pid != rootPid && IsZombie(pid))
+            {
+                zombies.Add(pid);
+                continue;
+            }
+            IReadOnlyList<TracedTask> threads;
+            try
+            {
+                threads = SeizeProcess(pid, options);
+            }
+            catch (Exception e) when (pid != rootPid && e is LinuxException or TracingException)
+            {
+                if (IsZombie(pid)) zombies.Add(pid); // it exited between the check and the seize
+                continue;
+            }
+            tasks.AddRange(threads);
+            foreach (var thread in threads)
+                foreach (var child in ChildPids(pid, thread.Tid))
+                    pending.Enqueue(child);
+        }
+        return new SeizedTree(tasks, zombies);
+    });
+
+    static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return false; // reaped: gone entirely
+        }
+    }
+
+    static IEnumerable<int> ChildPids(int pid, int tid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid}/task/{tid}/children");
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+        return text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
+    }
+
     static IEnumerable<int> ThreadIds(int pid) =>
         Directory.EnumerateDirectories($"/proc/{pid}/task").Select(d => int.Parse(Path.GetFileName(d))).Order();
 
@@ -183,6 +250,7 @@ public sealed class Tracer : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        if (IsTracerThread) throw new InvalidOperationException("a Tracer cannot be disposed from work running on its own thread");
         Run(() =>
         {
             foreach (var task in _tasks.Values.ToList())
@@ -209,3 +277,6 @@ public sealed class Tracer : IDisposable
         foreach (var item in _work.GetConsumingEnumerable()) item();
     }
 }
+
+/// <summary>The result of Tracer.SeizeTree: every seized thread (the root's leader first) and the zombies found.</summary>
+public sealed record SeizedTree(IReadOnlyList<TracedTask> Tasks, IReadOnlyList<int> Zombies);

@@ -15,11 +15,32 @@ public class RootFactAttribute : FactAttribute
     }
 }
 
+/// <summary>The theory form of <see cref="RootFactAttribute"/>.</summary>
+public sealed class RootTheoryAttribute : TheoryAttribute
+{
+    public RootTheoryAttribute()
+    {
+        if (LibC.geteuid() != 0) Skip = RootFactAttribute.Reason;
+    }
+}
+
 /// <summary>A root fact that also needs AVX-512 (ZMM registers) on this CPU.</summary>
 public sealed class RootAvx512FactAttribute : RootFactAttribute
 {
     public RootAvx512FactAttribute()
     {
         if (Skip is null && !Avx512F.IsSupported) Skip = "needs a CPU with AVX-512 (ZMM registers)";
+    }
+}
+
+/// <summary>A root fact that also needs the cgroup v1 freezer hierarchy mounted at /sys/fs/cgroup/freezer.</summary>
+public sealed class RootFreezerFactAttribute : RootFactAttribute
+{
+    public const string Hierarchy = "/sys/fs/cgroup/freezer";
+
+    public RootFreezerFactAttribute()
+    {
+        if (Skip is null && !File.Exists(Path.Combine(Hierarchy, "cgroup.procs")))
+            Skip = $"needs the cgroup v1 freezer at {Hierarchy}";
     }
 }

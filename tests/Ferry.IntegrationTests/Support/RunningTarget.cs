@@ -22,10 +22,10 @@ public sealed class RunningTarget : IDisposable
     public string StdoutPath => System.IO.Path.Combine(_directory, "stdout");
 
     /// <summary>Starts tests/targets/build/<paramref name="name"/> and waits for its "ready" line.</summary>
-    public static RunningTarget Start(string name, Stdio? stdin = null, bool newSession = false)
+    public static RunningTarget Start(string name, Stdio? stdin = null, bool newSession = false, params string[] arguments)
     {
         var directory = Directory.CreateTempSubdirectory("ferry-test-").FullName;
-        var process = ChildProcess.Start(new SpawnOptions(TestTargets.Path(name))
+        var process = ChildProcess.Start(new SpawnOptions(TestTargets.Path(name), arguments)
         {
             Stdin = stdin ?? Stdio.Null,
             Stdout = Stdio.ToFile(System.IO.Path.Combine(directory, "stdout")),
@@ -67,14 +67,17 @@ public sealed class RunningTarget : IDisposable
     }
 
     /// <summary>Waits until the program is blocked in syscall <paramref name="nr"/> (per /proc/PID/syscall).</summary>
-    public void WaitUntilInSyscall(long nr, TimeSpan timeout)
+    public void WaitUntilInSyscall(long nr, TimeSpan timeout) => WaitUntilInSyscall([nr], timeout);
+
+    /// <summary>Waits until the program is blocked in one of <paramref name="nrs"/>; returns which.</summary>
+    public long WaitUntilInSyscall(IReadOnlyCollection<long> nrs, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var text = File.ReadAllText($"/proc/{Pid}/syscall");
-            if (text.Split(' ')[0] == nr.ToString(CultureInfo.InvariantCulture)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"pid {Pid} is not in syscall {nr}: /proc/{Pid}/syscall says {text}");
+            if (long.TryParse(text.Split(' ')[0], CultureInfo.InvariantCulture, out var nr) && nrs.Contains(nr)) return nr;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"pid {Pid} is not in syscall {string.Join(" or ", nrs)}: /proc/{Pid}/syscall says {text}");
             Thread.Sleep(5);
         }
     }

@@ -89,6 +89,15 @@ public sealed class ChildProcessTests : IDisposable
     }
 
     [Fact]
+    public void The_child_starts_in_the_working_directory_given()
+    {
+        var output = Path.Combine(_directory, "out");
+        using var child = ChildProcess.Start(new SpawnOptions("/bin/pwd") { WorkingDirectory = _directory, Stdout = Stdio.ToFile(output) });
+        Assert.Equal(new ExitStatus(true, 0, 0), child.WaitForExit(Poll.Patience));
+        Assert.Equal(_directory + "\n", File.ReadAllText(output));
+    }
+
+    [Fact]
     public void A_missing_program_is_an_error_naming_it()
     {
         var error = Assert.Throws<LinuxException>(() => ChildProcess.Start(new SpawnOptions("/nonexistent/program")));

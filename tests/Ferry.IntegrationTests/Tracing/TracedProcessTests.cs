@@ -40,6 +40,28 @@ public sealed class TracedProcessTests
     }
 
     [RootFact]
+    public void SeizeTree_stops_every_process_of_the_tree_and_lists_zombies()
+    {
+        using var target = RunningTarget.Start("trace_tree");
+        var a = int.Parse(target.Value("a"));
+        var b = int.Parse(target.Value("b"));
+        var c = int.Parse(File.ReadAllText($"/proc/{a}/task/{a}/children").Trim());
+        using var tracer = new Tracer();
+        var tree = tracer.SeizeTree(target.Pid);
+
+        Assert.Equal([target.Pid, a, c], tree.Tasks.Select(t => t.Pid));
+        Assert.Equal([b], tree.Zombies);
+        Assert.All(tree.Tasks, t =>
+        {
+            Assert.True(t.IsStopped);
+            Assert.Equal('t', State(t.Tid));
+            Assert.Equal(t.Pid, t.Syscall(Sys.getpid));
+        });
+        foreach (var task in tree.Tasks) task.Detach();
+        Assert.All(new[] { target.Pid, a, c }, pid => Assert.NotEqual('t', State(pid)));
+    }
+
+    [RootFact]
     public void Continue_then_Interrupt_stops_it_again()
     {
         using var target = RunningTarget.Start("trace_counter");
@@ -85,9 +107,65 @@ public sealed class TracedProcessTests
         using var target = RunningTarget.Start("trace_counter");
         using var tracer = new Tracer();
         var task = tracer.Seize(target.Pid);
+        Assert.Throws<InvalidOperationException>(() => task.Continue(Signals.SIGUSR1)); // ignored in an event stop
         task.Detach(Signals.SIGUSR1);
         using var memory = new RemoteMemory(target.Pid);
         Poll.Until(() => memory.Read<ulong>(target.Address("usr1_count")) == 1, "the SIGUSR1 handler to run once");
+    }
+
+    [RootFact]
+    public void A_signal_stop_seen_by_WaitForStop_is_suppressed_or_passed_on()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var usr1 = target.Address("usr1_count");
+
+        task.Continue();
+        target.Process.Signal(Signals.SIGUSR1);
+        Assert.Equal(Signals.SIGUSR1, task.WaitForStop().StopSignal);
+        Assert.Equal(Signals.SIGUSR1, task.GetSigInfo().si_signo);
+        task.Continue(); // suppressed
+        target.Process.Signal(Signals.SIGUSR1);
+        Assert.Equal(Signals.SIGUSR1, task.WaitForStop().StopSignal);
+        task.Continue(Signals.SIGUSR1); // delivered
+        Poll.Until(() => task.Memory.Read<ulong>(usr1) >= 1, "the handler to run");
+        Thread.Sleep(20);
+        Assert.Equal(1UL, task.Memory.Read<ulong>(usr1)); // once: the first SIGUSR1 was suppressed
+        task.Detach();
+    }
+
+    [RootFreezerFact]
+    public void A_task_in_a_frozen_cgroup_is_seized_and_stops_once_thawed()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        var cgroup = Path.Combine(RootFreezerFactAttribute.Hierarchy, $"ferry-test-{Environment.ProcessId}-{target.Pid}");
+        Directory.CreateDirectory(cgroup);
+        try
+        {
+            File.WriteAllText(Path.Combine(cgroup, "cgroup.procs"), target.Pid.ToString());
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "FROZEN");
+            Poll.Until(() => File.ReadAllText(Path.Combine(cgroup, "freezer.state")).Trim() == "FROZEN", "the cgroup to freeze");
+
+            using var tracer = new Tracer();
+            var task = tracer.Seize(target.Pid, waitForStop: false); // waiting now would wait for ever
+            Assert.False(task.IsStopped);
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            task.Interrupt();
+            Assert.True(task.IsStopped);
+            Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+
+            var counter = target.Address("counter");
+            var before = task.Memory.Read<ulong>(counter);
+            task.Detach();
+            Poll.Until(() => task.Memory.Read<ulong>(counter) > before + 5, "the counter to go on after thaw and detach");
+        }
+        finally
+        {
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            File.WriteAllText(Path.Combine(RootFreezerFactAttribute.Hierarchy, "cgroup.procs"), target.Pid.ToString());
+            Directory.Delete(cgroup);
+        }
     }
 
     [RootFact]
@@ -145,6 +223,53 @@ public sealed class TracedProcessTests
         task.Kill();
         Assert.False(Directory.Exists($"/proc/{child}"));
         parent.Detach();
+    }
+
+    [RootFact]
+    public void A_thread_created_by_a_remote_clone3_is_adopted_and_can_run_its_own_syscalls()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var main = tracer.Seize(target.Pid);
+        const long stackSize = 64 * 1024;
+        var stack = main.SyscallOrThrow(Sys.mmap, 0, stackSize, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        long tid;
+        using (var scratch = main.MapScratch())
+        {
+            scratch.Write(0, new CloneArgs
+            {
+                flags = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND |
+                        CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM | CloneFlags.CLONE_PTRACE,
+                stack = (ulong)stack,
+                stack_size = stackSize,
+            });
+            tid = main.SyscallOrThrow(Sys.clone3, scratch.At(), Marshal.SizeOf<CloneArgs>());
+        }
+        var thread = tracer.Adopt((int)tid);
+        Assert.Equal(target.Pid, thread.Pid);
+        Assert.Contains(tid.ToString(), Directory.GetDirectories($"/proc/{target.Pid}/task").Select(Path.GetFileName));
+        var regs = thread.GetRegisters();
+        Assert.Equal(0UL, regs.rax);
+        Assert.Equal((ulong)(stack + stackSize), regs.rsp);
+        Assert.Equal(tid, thread.Syscall(Sys.gettid));
+
+        // End the thread with an exit(0) of its own; the tracer sees it go.
+        regs.rip = thread.SyscallInstruction;
+        regs.rax = (ulong)Sys.exit;
+        regs.orig_rax = ulong.MaxValue;
+        regs.rdi = 0;
+        thread.SetRegisters(regs);
+        thread.Continue();
+        var end = Assert.Throws<TracingException>(() => thread.WaitForStop());
+        Assert.Contains("exited with code 0", end.Message);
+        Assert.False(thread.IsAttached);
+        Poll.Until(() => !Directory.Exists($"/proc/{target.Pid}/task/{tid}"), "the thread to be gone");
+
+        main.SyscallOrThrow(Sys.munmap, stack, stackSize);
+        var counter = target.Address("counter");
+        var before = main.Memory.Read<ulong>(counter);
+        main.Detach();
+        Poll.Until(() => main.Memory.Read<ulong>(counter) > before + 5, "the process to go on");
     }
 
     [RootFact]
