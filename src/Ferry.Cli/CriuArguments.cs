@@ -12,8 +12,16 @@ internal static class CriuArguments
     public static string[] Normalize(IEnumerable<string> args)
     {
         var result = new List<string>();
+        bool operands = false;
         foreach (var arg in args)
         {
+            // After "--" come a program's own arguments (ferry run -- grep -v x): leave them alone.
+            operands |= arg == "--";
+            if (operands)
+            {
+                result.Add(arg);
+                continue;
+            }
             if (arg.Length >= 2 && arg[0] == '-' && arg[1] == 'v' && arg != "-v" || arg == "-v")
             {
                 var rest = arg[2..];

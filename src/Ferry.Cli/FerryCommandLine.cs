@@ -13,6 +13,7 @@ internal static class FerryCommandLine
         root.Add(ShowCommand.Create());
         root.Add(EncodeCommand.Create());
         root.Add(CheckCommand.Create());
+        root.Add(RunCommand.Create());
         foreach (var planned in PlannedCommands.Create()) root.Add(planned);
         return root;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Ferry.Images.Json;
 using Ferry.Tests.Support;
@@ -70,17 +69,8 @@ public class CritInteropTests
 
     static (int ExitCode, string Output, string Error) RunCrit(string image)
     {
-        var start = new ProcessStartInfo(CritInstalledTheoryAttribute.Crit)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "decode", "--pretty", "-i", image }) start.ArgumentList.Add(arg);
-        using var crit = Process.Start(start)!;
-        var error = crit.StandardError.ReadToEndAsync();
-        var output = crit.StandardOutput.ReadToEnd();
-        crit.WaitForExit();
-        return (crit.ExitCode, output, error.Result);
+        var (exitCode, output, error) = ChildProcess.Run(CritInstalledTheoryAttribute.Crit, ["decode", "--pretty", "-i", image]);
+        return (exitCode, System.Text.Encoding.UTF8.GetString(output), error);
     }
 
     /// <summary>Every place where crit shows something that Ferry does not show the same way.</summary>

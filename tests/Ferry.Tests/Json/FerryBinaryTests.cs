@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ferry.Tests.Support;
 using Xunit;
 
@@ -32,25 +31,8 @@ public sealed class FerryBinaryFactAttribute : FactAttribute
 /// <summary>The show and encode verbs of the real NativeAOT binary.</summary>
 public class FerryBinaryTests
 {
-    static (int Code, byte[] Output, string Error) Run(byte[]? stdin, params string[] args)
-    {
-        var start = new ProcessStartInfo(FerryBinaryFactAttribute.Binary!)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var ferry = Process.Start(start)!;
-        var error = ferry.StandardError.ReadToEndAsync();
-        using var output = new MemoryStream();
-        var copy = ferry.StandardOutput.BaseStream.CopyToAsync(output);
-        ferry.StandardInput.BaseStream.Write(stdin ?? []);
-        ferry.StandardInput.Close();
-        copy.Wait();
-        ferry.WaitForExit();
-        return (ferry.ExitCode, output.ToArray(), error.Result);
-    }
+    static (int Code, byte[] Output, string Error) Run(byte[]? stdin, params string[] args) =>
+        ChildProcess.Run(FerryBinaryFactAttribute.Binary!, args, stdin);
 
     [FerryBinaryFact]
     public void Show_prints_crits_text()

@@ -110,6 +110,27 @@ public sealed class ImageTextCommandsTests : IDisposable
         AssertOneLineError(error, "pstree.img");
     }
 
+    [Fact]
+    public void Summary_of_a_pstree_with_a_pid_twice_says_so()
+    {
+        File.WriteAllBytes(Scratch("pstree.img"), SpecialImagesTests.Encode(
+            """{"magic": "PSTREE", "entries": [{"pid": 5, "ppid": 0, "pgid": 5, "sid": 5}, {"pid": 5, "ppid": 0, "pgid": 5, "sid": 5}]}"""));
+        var (code, _, error) = Show(scratch.FullName, summary: true);
+        Assert.Equal(ImageTextCommands.BadInput, code);
+        AssertOneLineError(error, "pstree.img", "5 twice");
+    }
+
+    [Fact]
+    public void Summary_says_which_images_of_a_process_are_missing()
+    {
+        File.WriteAllBytes(Scratch("pstree.img"), SpecialImagesTests.Encode(
+            """{"magic": "PSTREE", "entries": [{"pid": 5, "ppid": 1, "pgid": 5, "sid": 5}, {"pid": 6, "ppid": 5, "pgid": 5, "sid": 5}]}"""));
+        var (code, output, error) = Show(scratch.FullName, summary: true);
+        Assert.Equal((0, ""), (code, error));
+        Assert.Contains("      5      1      5      5   ?\n      6      5      5      5       ?\n", output);
+        Assert.Contains("Process 6 (?)\n  Files\n\t(no ids image)\n  Memory: no mm image\n", output);
+    }
+
     [SharedDataFact]
     public void Encode_from_file_to_file_gives_the_original_image()
     {
@@ -132,6 +153,8 @@ public sealed class ImageTextCommandsTests : IDisposable
     {
         { "{\"magic\": \"CORE\",\n \"entries\": [1,]}", ["<stdin>", "line 2, byte", "valid JSON"] },
         { "[]", ["top level", "an object"] },
+        { "{\"magic\": \"PSTREE\", \"magic\": \"CORE\", \"entries\": []}", ["valid JSON", "Duplicate property 'magic'"] },
+        { "{\"magic\": \"PS\u00ff\", \"entries\": []}", ["magic", "known image magic"] },
         { "{\"entries\": []}", ["magic", "image magic name"] },
         { "{\"magic\": \"NOPE\", \"entries\": []}", ["magic", "known image magic", "NOPE"] },
         { "{\"magic\": \"PSTREE\"}", ["entries", "a list"] },
@@ -157,6 +180,14 @@ public sealed class ImageTextCommandsTests : IDisposable
         Assert.Empty(output);
         Assert.False(File.Exists(Scratch("out.img")), "nothing may be written for bad input");
         AssertOneLineError(error, fragments);
+    }
+
+    [Fact]
+    public void Json_that_is_not_utf8_is_refused()
+    {
+        var (code, _, error) = Encode("-", "-", [(byte)'"', 0xff, 0xfe, (byte)'"']);
+        Assert.Equal(ImageTextCommands.BadInput, code);
+        AssertOneLineError(error, "<stdin>: byte 1: expected UTF-8 text");
     }
 
     [Fact]

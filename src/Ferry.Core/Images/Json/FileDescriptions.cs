@@ -13,13 +13,10 @@ public sealed class FileDescriptions
 {
     readonly Dictionary<uint, file_entry> files = [];
 
-    /// <summary>Reads files.img of <paramref name="directory"/>, if there is one.</summary>
-    public FileDescriptions(string directory)
+    /// <summary>Reads files.img of <paramref name="directory"/> (none if it has no such image).</summary>
+    public FileDescriptions(ImageDirectory directory)
     {
-        var path = Path.Combine(directory, "files.img");
-        if (!File.Exists(path)) return;
-        using var reader = ImageReader.Open(path);
-        while (reader.ReadMessage<file_entry>() is { } file) files[file.Id] = file;
+        foreach (var file in directory.ReadFiles()) files[file.Id] = file;
     }
 
     /// <summary>The description of file <paramref name="id"/>, opened as <paramref name="type"/>.</summary>

@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Ferry.Images.Protos;
 using Google.Protobuf;
 
@@ -41,56 +43,43 @@ public static class ImageJson
 
     static JsonNode? ExtraToJson(ExtraPayload rule, ImageEntry entry)
     {
-        var extra = entry.Extra.Span;
         switch (rule)
         {
             case ExtraPayload.None:
                 return null;
             case ExtraPayload.GhostFile:
-                return entry.As<ghost_file_entry>().Chunks ? null : PythonBase64.Encode(extra);
+                return entry.As<ghost_file_entry>().Chunks ? null : PythonBase64.Encode(entry.Extra.Span);
             case ExtraPayload.TcpStream:
-                var inq = (int)entry.As<tcp_stream_entry>().InqLen;
-                return new JsonObject
-                {
-                    ["inq"] = PythonBase64.Encode(extra[..inq]),
-                    ["outq"] = PythonBase64.Encode(extra[inq..]),
-                };
+                var (inq, outq) = Payloads.TcpQueues(entry);
+                return new JsonObject { ["inq"] = PythonBase64.Encode(inq.Span), ["outq"] = PythonBase64.Encode(outq.Span) };
             case ExtraPayload.IpcShm:
-                return PythonBase64.Encode(extra[..(int)Math.Min((ulong)extra.Length, entry.As<ipc_shm_entry>().Size)]);
+                return PythonBase64.Encode(Payloads.SharedMemory(entry).Span);
             case ExtraPayload.IpcSem:
-                var values = new JsonArray();
-                for (var i = 0; i < entry.As<ipc_sem_entry>().Nsems; i++)
-                    values.Add((JsonNode)BinaryPrimitives.ReadUInt16LittleEndian(extra[(2 * i)..]));
-                return values;
+                return new JsonArray([.. Payloads.SemaphoreValues(entry).Select(value => (JsonNode)value)]);
             case ExtraPayload.IpcMsg:
-                return IpcMessagesToJson(extra);
+                // crit lists each message (plain, not pretty) followed by its text in base64.
+                var items = new JsonArray();
+                foreach (var (message, text) in Payloads.QueuedMessages(entry))
+                {
+                    items.Add((JsonNode)MessageJson.ToJson(message, pretty: false));
+                    items.Add((JsonNode)PythonBase64.Encode(text.Span));
+                }
+                return items;
             default:
-                return PythonBase64.Encode(extra);
+                return PythonBase64.Encode(entry.Extra.Span);
         }
-    }
-
-    /// <summary>The queue's messages as crit lists them: each ipc_msg (plain, not pretty), then its text in base64.</summary>
-    static JsonArray IpcMessagesToJson(ReadOnlySpan<byte> queue)
-    {
-        var items = new JsonArray();
-        while (queue.Length > 0)
-        {
-            var size = (int)BinaryPrimitives.ReadUInt32LittleEndian(queue);
-            var message = ipc_msg.Parser.ParseFrom(queue.Slice(4, size));
-            var text = queue.Slice(4 + size, (int)message.Msize);
-            items.Add((JsonNode)MessageJson.ToJson(message, pretty: false));
-            items.Add((JsonNode)PythonBase64.Encode(text));
-            queue = queue[(4 + size + (int)ExtraPayloadRules.RoundUp(message.Msize, 8))..];
-        }
-        return items;
     }
 
     /// <summary>Parses JSON text; syntax errors become <see cref="ImageJsonException"/> with line and byte.</summary>
     public static JsonNode Parse(ReadOnlySpan<byte> utf8)
     {
+        // The JSON reader would quietly turn bad bytes inside strings into U+FFFD; Python refuses them, and so do we.
+        var chars = new char[utf8.Length];
+        if (Utf8.ToUtf16(utf8, chars, out var valid, out _, replaceInvalidSequences: false) == OperationStatus.InvalidData)
+            throw new ImageJsonException($"byte {valid}", "UTF-8 text, found an invalid byte sequence");
         try
         {
-            return JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 256 })
+            return JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false })
                 ?? throw new ImageJsonException("top level", "an object, got null");
         }
         catch (JsonException e)

@@ -13,10 +13,18 @@ public static class ImageSummary
 {
     const int PageSize = 4096;
 
-    public static string Describe(string directory)
+    public static string Describe(string path)
     {
-        var processes = ReadAll<pstree_entry>(Path.Combine(directory, "pstree.img"));
-        var comms = processes.ToDictionary(p => p.Pid, p => Comm(directory, p.Pid));
+        var directory = ImageDirectory.Open(path);
+        if (!directory.Exists(ImageNames.Pstree))
+            throw new ImageFormatException(directory.PathOf(ImageNames.Pstree), 0, "the process tree of an image directory");
+        var processes = directory.ReadPstree();
+        var comms = new Dictionary<uint, string>();
+        foreach (var process in processes)
+        {
+            if (!comms.TryAdd(process.Pid, Comm(directory, (int)process.Pid)))
+                throw new ImageFormatException(directory.PathOf(ImageNames.Pstree), 0, $"each pid once, found {process.Pid} twice");
+        }
         var files = new FileDescriptions(directory);
         var text = new StringBuilder();
 
@@ -28,8 +36,8 @@ public static class ImageSummary
         {
             text.Append(CultureInfo.InvariantCulture, $"\nProcess {process.Pid} ({comms[process.Pid]})\n");
             if (process.Threads.Count > 1) text.Append("  threads: ").AppendJoin(' ', process.Threads).Append('\n');
-            AppendFiles(text, directory, process.Pid, files);
-            AppendMemory(text, directory, process.Pid, files);
+            AppendFiles(text, directory, (int)process.Pid, files);
+            AppendMemory(text, directory, (int)process.Pid, files);
         }
         return text.ToString();
     }
@@ -47,35 +55,35 @@ public static class ImageSummary
         foreach (var root in processes.Where(p => !pids.Contains(p.Ppid))) Append(root, 0);
     }
 
-    static void AppendFiles(StringBuilder text, string directory, uint pid, FileDescriptions files)
+    static void AppendFiles(StringBuilder text, ImageDirectory directory, int pid, FileDescriptions files)
     {
         text.Append("  Files\n");
-        var ids = ReadFirst<task_kobj_ids_entry>(Path.Combine(directory, $"ids-{pid}.img"));
-        var fdinfo = ids is null ? null : Path.Combine(directory, $"fdinfo-{ids.FilesId}.img");
-        if (fdinfo is null || !File.Exists(fdinfo))
+        if (!directory.Exists(ImageNames.Ids(pid)))
         {
-            text.Append("\t(no fdinfo image)\n");
+            text.Append("\t(no ids image)\n");
         }
         else
         {
-            foreach (var fd in ReadAll<fdinfo_entry>(fdinfo))
+            foreach (var fd in directory.ReadFdinfo(directory.ReadIds(pid).FilesId))
                 text.Append(CultureInfo.InvariantCulture, $"\t{fd.Fd,7}: {files.Describe(fd.Type, fd.Id)}\n");
         }
-        if (ReadFirst<fs_entry>(Path.Combine(directory, $"fs-{pid}.img")) is { } fs)
+        if (directory.Exists(ImageNames.Fs(pid)))
         {
+            var fs = directory.ReadFs(pid);
             text.Append(CultureInfo.InvariantCulture, $"\t{"cwd",7}: {files.Describe(fd_types.Reg, fs.CwdId)}\n");
             text.Append(CultureInfo.InvariantCulture, $"\t{"root",7}: {files.Describe(fd_types.Reg, fs.RootId)}\n");
         }
     }
 
-    static void AppendMemory(StringBuilder text, string directory, uint pid, FileDescriptions files)
+    static void AppendMemory(StringBuilder text, ImageDirectory directory, int pid, FileDescriptions files)
     {
-        if (ReadFirst<mm_entry>(Path.Combine(directory, $"mm-{pid}.img")) is not { } mm)
+        if (!directory.Exists(ImageNames.Mm(pid)))
         {
             text.Append("  Memory: no mm image\n");
             return;
         }
-        var dumped = DumpedRuns(Path.Combine(directory, $"pagemap-{pid}.img"), out var pagesFile);
+        var mm = directory.ReadMm(pid);
+        var dumped = DumpedRuns(directory, pid, out var pagesFile);
         text.Append(CultureInfo.InvariantCulture, $"  Memory (exe {files.Describe(fd_types.Reg, mm.ExeFileId)})\n");
         text.Append(CultureInfo.InvariantCulture, $"\t{"ADDRESS RANGE",-36}PROT     SIZE  DUMPED  MAPPING\n");
         long total = 0;
@@ -91,19 +99,21 @@ public static class ImageSummary
     }
 
     /// <summary>The address ranges whose pages are in the pages image (PE_PRESENT), and that image's name.</summary>
-    static List<(ulong Start, ulong End)> DumpedRuns(string pagemap, out string? pagesFile)
+    static List<(ulong Start, ulong End)> DumpedRuns(ImageDirectory directory, int pid, out string? pagesFile)
     {
         pagesFile = null;
         var runs = new List<(ulong, ulong)>();
-        if (!File.Exists(pagemap)) return runs;
-        using var reader = ImageReader.Open(pagemap);
-        if (reader.ReadMessage<pagemap_head>() is { } head) pagesFile = $"pages-{head.PagesId}.img";
-        while (reader.ReadMessage<pagemap_entry>() is { } entry)
+        foreach (var entry in directory.ReadEntries(ImageNames.Pagemap(pid), ImageKinds.Pagemap))
         {
-            const uint present = 4; // PE_PRESENT
-            if ((entry.Flags & present) == 0) continue;
-            var count = entry.HasNrPages ? entry.NrPages : entry.CompatNrPages;
-            runs.Add((entry.Vaddr, entry.Vaddr + count * PageSize));
+            if (entry.Message is pagemap_head head)
+            {
+                pagesFile = ImageNames.Pages(head.PagesId);
+                continue;
+            }
+            var run = entry.As<pagemap_entry>();
+            if ((run.Flags & (uint)PageMapFlags.Present) == 0) continue;
+            var count = run.HasNrPages ? run.NrPages : run.CompatNrPages;
+            runs.Add((run.Vaddr, run.Vaddr + count * PageSize));
         }
         return runs;
     }
@@ -146,27 +156,6 @@ public static class ImageSummary
         return name;
     }
 
-    static string Comm(string directory, uint pid) =>
-        ReadFirst<core_entry>(Path.Combine(directory, $"core-{pid}.img"))?.Tc?.Comm ?? "?";
-
-    static List<T> ReadAll<T>(string path) where T : class, Google.Protobuf.IMessage
-    {
-        using var reader = ImageReader.Open(path);
-        var all = new List<T>();
-        while (reader.ReadEntry() is { } entry)
-        {
-            all.Add(entry.Message as T
-                ?? throw new ImageFormatException(path, entry.Offset, $"a {typeof(T).Name} image, found {reader.Kind.Name}"));
-        }
-        return all;
-    }
-
-    static T? ReadFirst<T>(string path) where T : class, Google.Protobuf.IMessage
-    {
-        if (!File.Exists(path)) return null;
-        using var reader = ImageReader.Open(path);
-        return reader.ReadEntry() is { } entry
-            ? entry.Message as T ?? throw new ImageFormatException(path, entry.Offset, $"a {typeof(T).Name} image, found {reader.Kind.Name}")
-            : null;
-    }
+    static string Comm(ImageDirectory directory, int pid) =>
+        directory.Exists(ImageNames.Core(pid)) ? directory.ReadCore(pid).Tc?.Comm ?? "?" : "?";
 }

@@ -7,7 +7,7 @@ namespace Ferry.Images.Json;
 
 /// <summary>
 /// One protobuf message to crit's JSON object (crit's <c>pb2dict</c>), driven by descriptors: the set fields in
-/// field-number order, enums by name, bytes in base64, and with <paramref name="pretty"/> the <c>(criu)</c>
+/// field-number order, enums by name, bytes in base64, and when <c>pretty</c> the <c>(criu)</c>
 /// options applied: hex numbers (inherited by nested messages), IP addresses, flag names, "major:minor"
 /// devices and named values. <see cref="FromJson"/> is the reverse (crit's <c>dict2pb</c>): it takes those forms
 /// and plain numbers alike.
@@ -174,15 +174,12 @@ public static class MessageJson
 
     static object EnumFromJson(FieldDescriptor field, JsonNode? node, string path)
     {
-        EnumValueDescriptor? value = null;
-        if (node is JsonValue v && v.TryGetValue(out string? name)) value = field.EnumType.FindValueByName(name);
-        else if (node is JsonValue n && n.TryGetValue(out int number)) value = field.EnumType.FindValueByNumber(number);
-        if (value is null)
-        {
-            var names = string.Join(", ", field.EnumType.Values.Select(e => e.Name));
-            throw new ImageJsonException(path, $"one of {field.EnumType.Name} ({names}), got {Describe(node)}");
-        }
-        return Enum.ToObject(field.EnumType.ClrType, value.Number);
+        // A number is taken as it is, named or not: an image may hold values newer than our schema (they render as numbers).
+        if (node is JsonValue n && n.TryGetValue(out int number)) return Enum.ToObject(field.EnumType.ClrType, number);
+        if (node is JsonValue v && v.TryGetValue(out string? name) && field.EnumType.FindValueByName(name) is { } value)
+            return Enum.ToObject(field.EnumType.ClrType, value.Number);
+        var names = string.Join(", ", field.EnumType.Values.Select(e => e.Name));
+        throw new ImageJsonException(path, $"one of {field.EnumType.Name} ({names}) or a number, got {Describe(node)}");
     }
 
     /// <summary>A JSON number, or a string in any form crit writes or reads: device, flags, named value, int(x, 0).</summary>
