@@ -7,8 +7,8 @@
  *   fd 11 a FIFO DIR/fifo (O_RDWR) with 6 unread bytes "fifo!\n"
  *   SIGUSR1 handler (SA_RESTART), SIGUSR2 blocked and pending, ITIMER_REAL 5 s interval with a SIGALRM handler,
  *   a POSIX timer (CLOCK_MONOTONIC, SIGUSR1, 7 s interval), an alternate signal stack of 64 KiB, umask 027,
- *   16 MiB of anonymous memory filled with a pattern.
- * Prints memory=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
+ *   16 MiB of anonymous memory filled with a pattern, and 2 pages of 0xab made PROT_NONE afterwards.
+ * Prints memory=ADDRESS, protnone=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
  * Usage: dump_resources DIR [read]. */
 #include <fcntl.h>
 #include <signal.h>
@@ -90,7 +90,11 @@ int main(int argc, char **argv)
     unsigned char *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     for (size_t i = 0; i < size; i += 4096) memset(memory + i, (int)((i >> 12) * 7 + 1) & 0xff, 4096);
 
-    printf("memory=%p\nready\n", (void *)memory);
+    unsigned char *hidden = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(hidden, 0xab, 8192);
+    if (mprotect(hidden, 8192, PROT_NONE)) return 1;
+
+    printf("memory=%p\nprotnone=%p\nready\n", (void *)memory, (void *)hidden);
     fflush(stdout);
     if (argc > 2 && strcmp(argv[2], "read") == 0) {
         int empty[2];

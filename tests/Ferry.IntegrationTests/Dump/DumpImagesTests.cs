@@ -88,6 +88,14 @@ public sealed class DumpImagesTests
             Assert.Equal(4096, pages.Read(memory + (ulong)i * 4096, page));
             Assert.True(page.All(b => b == (byte)(i * 7 + 1)), $"page {i} of the pattern differs in the images");
         }
+        // Pages the task may not even read (PROT_NONE) are saved too, through /proc/PID/mem.
+        var hidden = target.Address("protnone");
+        Assert.Contains(mm.Vmas, v => v.Start <= hidden && hidden < v.End && v.Prot == 0);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(4096, pages.Read(hidden + (ulong)i * 4096, page));
+            Assert.True(page.All(b => b == 0xab), $"PROT_NONE page {i} differs in the images");
+        }
     }
 
     [CritFact]
