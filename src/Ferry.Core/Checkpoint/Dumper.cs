@@ -123,6 +123,8 @@ public static class Dumper
         var stat = ProcStatFile.Read(pid);
         var status = ProcStatusFile.Read(pid);
 
+        DumpLimits.Check(pid, status);
+
         // Descriptors first: an unsupported kind ends the dump before anything was asked of the task.
         var fds = new FdDumper(pid, files).Dump();
         log.Debug($"process {pid}: {fds.Count} descriptors saved");
