@@ -5,7 +5,7 @@ namespace Ferry.Restore;
 
 /// <summary>A run of dumped pages: where they go and where their bytes are in pages-ID.img.</summary>
 /// <param name="FileOffset">Offset in the pages file, or -1 when the run has no data there (a hole).</param>
-public readonly record struct PageRun(ulong Address, ulong Length, long FileOffset)
+public readonly record struct PageRange(ulong Address, ulong Length, long FileOffset)
 {
     public ulong End => Address + Length;
 }
@@ -15,7 +15,7 @@ public sealed class PageMapImage
 {
     const uint PeParent = 1, PePresent = 4;
 
-    PageMapImage(string pagesPath, IReadOnlyList<PageRun> runs)
+    PageMapImage(string pagesPath, IReadOnlyList<PageRange> runs)
     {
         PagesPath = pagesPath;
         Runs = runs;
@@ -25,7 +25,7 @@ public sealed class PageMapImage
     public string PagesPath { get; }
 
     /// <summary>Runs with data, in pagemap order (ascending addresses).</summary>
-    public IReadOnlyList<PageRun> Runs { get; }
+    public IReadOnlyList<PageRange> Runs { get; }
 
     public ulong PresentBytes => Runs.Aggregate(0UL, (sum, run) => sum + run.Length);
 
@@ -40,7 +40,7 @@ public sealed class PageMapImage
         string pagesPath = Path.Combine(set.Directory, pagesName);
 
         ulong pageSize = (ulong)Environment.SystemPageSize;
-        var runs = new List<PageRun>();
+        var runs = new List<PageRange>();
         long offset = 0;
         ulong previousEnd = 0;
         int vma = 0;
@@ -61,7 +61,7 @@ public sealed class PageMapImage
             previousEnd = end;
             if ((flags & PePresent) == 0)
                 continue;
-            runs.Add(new PageRun(pe.Vaddr, end - pe.Vaddr, offset));
+            runs.Add(new PageRange(pe.Vaddr, end - pe.Vaddr, offset));
             offset += (long)(end - pe.Vaddr);
         }
 

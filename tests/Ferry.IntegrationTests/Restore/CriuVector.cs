@@ -40,10 +40,12 @@ public sealed class CriuVector : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
-    public static CriuVector Prepare(string name)
+    /// <summary>Recreates the case's files and copies its images; with <paramref name="needPid"/>, waits until its PID is free.</summary>
+    public static CriuVector Prepare(string name, bool needPid = true)
     {
         int pid = PidOf(name);
-        WaitUntilGone(pid);
+        if (needPid)
+            WaitUntilGone(pid);
         var setup = Run(System.IO.Path.Combine(Root!, name, "setup.sh"));
         Assert.True(setup.ExitCode == 0, $"setup.sh of {name} failed: {setup.Output}");
         var copy = Directory.CreateTempSubdirectory($"ferry-restore-{name}-").FullName;
@@ -81,6 +83,20 @@ public sealed class CriuVector : IDisposable
 
     public static bool Exists(int pid) => Directory.Exists($"/proc/{pid}");
 
+    /// <summary>Which process holds the PID now (its start time, field 22 of /proc/PID/stat), or null when it is free.</summary>
+    public static string? Incarnation(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Waits until the PID is free. This machine's PID 1 reaps orphans slowly, so the test process makes itself a
     /// child subreaper and reaps what comes to it.
@@ -94,7 +110,7 @@ public sealed class CriuVector : IDisposable
             int status;
             LibC.waitpid(pid, &status, Wait.WNOHANG | Wait.__WALL);
             if (!Exists(pid)) break;
-            Assert.True(DateTime.UtcNow < deadline, $"PID {pid} is still taken after {seconds} s");
+            Assert.True(DateTime.UtcNow < deadline, $"PID {pid} is still taken after {seconds} s, by {Ferry.Restore.PidCheck.Holder(pid)}");
             Thread.Sleep(50);
         }
     }
@@ -105,8 +121,10 @@ public sealed class CriuVector : IDisposable
     public void Dispose()
     {
         if (IsAlive(Pid) && File.ReadAllText($"/proc/{Pid}/cmdline").Contains("/tmp/ferry-vectors/"))
+        {
             LibC.kill(Pid, Signals.SIGKILL);
-        WaitUntilGone(Pid);
+            WaitUntilGone(Pid);
+        }
         Directory.Delete(System.IO.Path.GetDirectoryName(Images)!, recursive: true);
     }
 

@@ -16,7 +16,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
 {
     public void Restore()
     {
-        var opened = new Dictionary<uint, LocalFd>();
+        var opened = new Dictionary<uint, HeldFd>();
         using var pipes = new PipeRestorer(set);
         try
         {
@@ -35,7 +35,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         }
     }
 
-    LocalFd Open(file_entry file, PipeRestorer pipes) => file.Type switch
+    HeldFd Open(file_entry file, PipeRestorer pipes) => file.Type switch
     {
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => pipes.Open(file.Pipe),
@@ -45,18 +45,18 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     /// <summary>Flags that only mattered when the file was first opened.</summary>
     const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
 
-    LocalFd OpenRegular(reg_file_entry reg)
+    HeldFd OpenRegular(reg_file_entry reg)
     {
         int flags = (int)reg.Flags & ~CreationFlags;
-        LocalFd local;
+        HeldFd local;
         if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
             local = GhostFiles.Open(reg, set.Ghosts[remap.RemapId], flags);
         else if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
-            local = LocalFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
+            local = HeldFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
         else
         {
             CheckSize(reg);
-            local = LocalFd.Open(reg.Name, flags, $"file {reg.Id}");
+            local = HeldFd.Open(reg.Name, flags, $"file {reg.Id}");
         }
         if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {

@@ -12,7 +12,7 @@ namespace Ferry.Resources.Files;
 /// </summary>
 public static class GhostFiles
 {
-    public static LocalFd Open(reg_file_entry reg, GhostFile ghost, int flags)
+    public static HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
     {
         string path = $"{reg.Name}.cr.{ghost.Id:x}.ghost";
         var mode = (UnixFileMode)(ghost.Entry.Mode & 0xfff);
@@ -39,7 +39,7 @@ public static class GhostFiles
         }
         try
         {
-            var local = LocalFd.Open(path, flags, $"deleted file {reg.Name}");
+            var local = HeldFd.Open(path, flags, $"deleted file {reg.Name}");
             if (ghost.Entry.HasUid)
                 LibC.syscall(Sys.fchown, local.Fd, ghost.Entry.Uid, ghost.Entry.Gid, 0, 0, 0);
             return local;

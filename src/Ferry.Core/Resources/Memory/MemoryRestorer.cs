@@ -141,7 +141,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
                         string path = set.Files[(uint)vma.Shmid].Reg.Name;
-                        using var local = LocalFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = HeldFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
@@ -173,7 +173,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs ({seconds * 1000:F1} ms)");
     }
 
-    bool InKernelArea(PageRun run) =>
+    bool InKernelArea(PageRange run) =>
         images.Mm.Vmas.Any(v => Vma.IsKernelArea(v) && run.Address >= v.Start && run.Address < v.End);
 
     void FinishAreas(List<vma_entry> writable)

@@ -28,7 +28,7 @@ public sealed class MmMapRestorer(TracedTask task, TaskImages images, DumpSet se
         scratch.Write(0, MemoryMarshal.AsBytes(auxv.AsSpan()));
 
         string exe = set.Files[mm.ExeFileId].Reg.Name;
-        using var local = LocalFd.Open(exe, OpenFlags.O_RDONLY, "the executable");
+        using var local = HeldFd.Open(exe, OpenFlags.O_RDONLY, "the executable");
         int exeFd = fds.Take(local.Fd);
         try
         {

@@ -21,7 +21,7 @@ public static unsafe class PageWriter
     readonly record struct Piece(long FileOffset, ulong Address, ulong Length);
 
     /// <summary>Writes <paramref name="runs"/> (with their offsets in <paramref name="pagesPath"/>); returns the bytes written.</summary>
-    public static ulong Write(int pid, string pagesPath, IReadOnlyList<PageRun> runs)
+    public static ulong Write(int pid, string pagesPath, IReadOnlyList<PageRange> runs)
     {
         if (runs.Count == 0)
             return 0;

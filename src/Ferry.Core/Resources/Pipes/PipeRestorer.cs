@@ -12,10 +12,10 @@ namespace Ferry.Resources.Pipes;
 /// </summary>
 public sealed unsafe class PipeRestorer(DumpSet set) : IDisposable
 {
-    readonly Dictionary<uint, (LocalFd Read, LocalFd Write)> _pipes = new();
+    readonly Dictionary<uint, (HeldFd Read, HeldFd Write)> _pipes = new();
 
     /// <summary>A new descriptor of the right end of the pipe; the caller disposes it.</summary>
-    public LocalFd Open(pipe_entry pipe)
+    public HeldFd Open(pipe_entry pipe)
     {
         if (!_pipes.TryGetValue(pipe.PipeId, out var ends))
             _pipes[pipe.PipeId] = ends = Create(pipe.PipeId);
@@ -24,16 +24,16 @@ public sealed unsafe class PipeRestorer(DumpSet set) : IDisposable
         if (fd < 0) throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a pipe");
         // Status flags live in the shared description, so the dumped ones are set there.
         LibC.syscall(Sys.fcntl, fd, OpenFlags.F_SETFL, pipe.Flags & ~3u & ~(uint)OpenFlags.O_CLOEXEC, 0, 0, 0);
-        return new LocalFd(fd);
+        return new HeldFd(fd);
     }
 
-    (LocalFd, LocalFd) Create(uint pipeId)
+    (HeldFd, HeldFd) Create(uint pipeId)
     {
         int* fds = stackalloc int[2];
         if (LibC.pipe2(fds, OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK) < 0)
             throw LinuxException.FromLastError("pipe2");
-        var read = new LocalFd(fds[0]);
-        var write = new LocalFd(fds[1]);
+        var read = new HeldFd(fds[0]);
+        var write = new HeldFd(fds[1]);
         if (set.PipeData.TryGetValue(pipeId, out var data) && data.Length > 0)
         {
             if (LibC.syscall(Sys.fcntl, fds[1], OpenFlags.F_SETPIPE_SZ, Math.Max(data.Length, 4096), 0, 0, 0) < 0 && data.Length > 65536)

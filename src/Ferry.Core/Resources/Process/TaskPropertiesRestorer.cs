@@ -23,7 +23,7 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             WriteString(root);
             task.SyscallOrThrow(Sys.chroot, scratch.At(0));
         }
-        using (var local = LocalFd.Open(cwd, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, "the working directory"))
+        using (var local = HeldFd.Open(cwd, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, "the working directory"))
         {
             int fd = fds.Take(local.Fd);
             try { task.SyscallOrThrow(Sys.fchdir, fd); }
