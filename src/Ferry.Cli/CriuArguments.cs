@@ -2,7 +2,8 @@ namespace Ferry.Cli;
 
 /// <summary>
 /// Rewrites CRIU's getopt-style spellings that System.CommandLine does not parse by itself,
-/// so scripts written for `criu` work unchanged: `-v4` (level glued to the flag) and `-vvv` (one level per v).
+/// so scripts written for `criu` work unchanged: `-v4` (level glued to the flag), `-vvv` (one level per v)
+/// and zdtm's `-verbosity=0`.
 /// </summary>
 internal static class CriuArguments
 {
@@ -22,24 +23,25 @@ internal static class CriuArguments
                 result.Add(arg);
                 continue;
             }
-            if (arg.Length >= 2 && arg[0] == '-' && arg[1] == 'v' && arg != "-v" || arg == "-v")
+            if (arg.StartsWith("-v", StringComparison.Ordinal))
             {
-                var rest = arg[2..];
-                if (rest.Length > 0 && rest.All(char.IsAsciiDigit))
-                {
-                    result.Add("--verbosity");
-                    result.Add(rest);
-                    continue;
-                }
-                if (rest.All(c => c == 'v'))
-                {
-                    result.Add("--verbosity");
-                    result.Add((DefaultVerbosity + 1 + rest.Length).ToString());
-                    continue;
-                }
+                result.Add("--verbosity");
+                result.Add(VerbosityOf(arg[2..]).ToString());
+                continue;
             }
             result.Add(arg);
         }
         return result.ToArray();
+    }
+
+    /// <summary>
+    /// What CRIU's getopt makes of the text glued to -v: only v's add one level each; anything else is read as a
+    /// number the way atoi reads it (so zdtm's "-verbosity=0" means level 0, as it does for CRIU).
+    /// </summary>
+    static int VerbosityOf(string glued)
+    {
+        if (glued.All(c => c == 'v')) return DefaultVerbosity + 1 + glued.Length;
+        var digits = glued.TakeWhile(char.IsAsciiDigit).ToArray();
+        return digits.Length == 0 ? 0 : int.Parse(digits);
     }
 }

@@ -26,6 +26,7 @@ internal static class DumpCommand
         {
             tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
         };
+        CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
         {
             var request = new DumpRequest(parse.GetValue(tree), parse.GetValue(imagesDir)!.FullName)

@@ -27,6 +27,7 @@ internal static class RestoreCommand
         {
             imagesDir, detach, pidFile, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig, pidns,
         };
+        CriuCompatibilityOptions.AddRestoreOptions(command);
         command.SetAction(parse => CliAction.Run("restore", () =>
         {
             string images = parse.GetValue(imagesDir)!.FullName;

@@ -6,8 +6,9 @@
  *   fd 8  /dev/null, fd 9 /dev/zero, fd 10 /dev/urandom (O_CLOEXEC)
  *   fd 11 a FIFO DIR/fifo (O_RDWR) with 6 unread bytes "fifo!\n"
  *   SIGUSR1 handler (SA_RESTART), SIGUSR2 blocked and pending, ITIMER_REAL 5 s interval with a SIGALRM handler,
- *   an alternate signal stack of 64 KiB, umask 027, 16 MiB of anonymous memory filled with a pattern.
- * Prints memory=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
+ *   a POSIX timer (CLOCK_MONOTONIC, SIGUSR1, 7 s interval), an alternate signal stack of 64 KiB, umask 027,
+ *   16 MiB of anonymous memory filled with a pattern, and 2 pages of 0xab made PROT_NONE afterwards.
+ * Prints memory=ADDRESS, protnone=ADDRESS and "ready" when set up. With "read" it blocks in read() of an empty pipe (fds 12, 13) instead.
  * Usage: dump_resources DIR [read]. */
 #include <fcntl.h>
 #include <signal.h>
@@ -76,6 +77,11 @@ int main(int argc, char **argv)
     raise(SIGUSR2);
     struct itimerval timer = {{5, 0}, {5, 0}};
     setitimer(ITIMER_REAL, &timer, NULL);
+    struct sigevent event = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1, .sigev_value.sival_ptr = (void *)0x1234};
+    timer_t posix_timer;
+    if (timer_create(CLOCK_MONOTONIC, &event, &posix_timer)) return 1;
+    struct itimerspec every7 = {{7, 0}, {7, 0}};
+    if (timer_settime(posix_timer, 0, &every7, NULL)) return 1;
     stack_t ss = {.ss_sp = malloc(65536), .ss_size = 65536, .ss_flags = 0};
     sigaltstack(&ss, NULL);
     umask(027);
@@ -84,7 +90,11 @@ int main(int argc, char **argv)
     unsigned char *memory = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     for (size_t i = 0; i < size; i += 4096) memset(memory + i, (int)((i >> 12) * 7 + 1) & 0xff, 4096);
 
-    printf("memory=%p\nready\n", (void *)memory);
+    unsigned char *hidden = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(hidden, 0xab, 8192);
+    if (mprotect(hidden, 8192, PROT_NONE)) return 1;
+
+    printf("memory=%p\nprotnone=%p\nready\n", (void *)memory, (void *)hidden);
     fflush(stdout);
     if (argc > 2 && strcmp(argv[2], "read") == 0) {
         int empty[2];

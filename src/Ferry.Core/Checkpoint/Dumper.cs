@@ -123,6 +123,8 @@ public static class Dumper
         var stat = ProcStatFile.Read(pid);
         var status = ProcStatusFile.Read(pid);
 
+        DumpLimits.Check(pid, status);
+
         // Descriptors first: an unsupported kind ends the dump before anything was asked of the task.
         var fds = new FdDumper(pid, files).Dump();
         log.Debug($"process {pid}: {fds.Count} descriptors saved");
@@ -151,7 +153,8 @@ public static class Dumper
         var memoryClock = Stopwatch.StartNew();
         var memory = MemoryDumper.Dump(pid, vmas, stackPointers, imagesDir, PagesId);
         var memoryTime = memoryClock.Elapsed;
-        log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms");
+        log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
+            + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");
 
         var ids = new task_kobj_ids_entry
         {
@@ -175,21 +178,15 @@ public static class Dumper
         return (process, memory, memoryTime);
     }
 
-    /// <summary>CRIU's default end of a dump: the process is killed once its images are safely written.</summary>
+    /// <summary>
+    /// CRIU's default end of a dump: the process is killed once its images are safely written. Ferry does not wait
+    /// for the kernel to tear the address space down (a quarter of a second for 2 GiB): the process is already
+    /// dead to everyone, and the tracer lets go of it when it is disposed.
+    /// </summary>
     static void Kill(IReadOnlyList<TracedTask> tasks)
     {
-        tasks[0].Kill();
-        foreach (var thread in tasks.Skip(1))
-        {
-            try
-            {
-                if (thread.IsAttached) thread.Kill();
-            }
-            catch (Exception e) when (e is LinuxException or TracingException or InvalidOperationException)
-            {
-                // The thread went with its process.
-            }
-        }
+        if (LibC.kill(tasks[0].Pid, Ferry.Linux.Signals.SIGKILL) < 0)
+            throw LinuxException.FromLastError("kill(SIGKILL)", tasks[0].Pid);
     }
 
     /// <summary>Detaches every thread: each resumes exactly where it was stopped.</summary>

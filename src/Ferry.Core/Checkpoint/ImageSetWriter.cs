@@ -46,6 +46,8 @@ internal static class ImageSetWriter
                     MemdumpTime = Micro(result.MemoryWrite), MemwriteTime = Micro(result.MemoryWrite),
                     PagesScanned = (ulong)pagesScanned, PagesSkippedParent = 0, PagesWritten = (ulong)result.PagesWritten,
                     PagesLazy = 0,
+                    // CRIU always writes the shared-memory counters; zdtm adds shpages_written to pages_written.
+                    ShpagesScanned = 0, ShpagesSkippedParent = 0, ShpagesWritten = 0,
                 },
             },
         ]);

@@ -61,4 +61,40 @@ public class CommandLineTests
         Assert.True(parent.WaitForExit(TimeSpan.FromMinutes(1)), "ferry run hung under an ignored SIGCHLD");
         Assert.True(parent.ExitCode == 7, $"exit {parent.ExitCode}: {stderr.Result}");
     }
+
+    [Fact]
+    public void Zdtm_dump_and_restore_command_lines_parse()
+    {
+        // The exact option sets CRIU's test suite passes (a missing process and a missing image set are then the only errors).
+        var images = Directory.CreateTempSubdirectory("ferry-zdtm-parse").FullName;
+        var dump = FerryBinary.Run("dump", "--no-default-config", "--log-file", "dump.log", "--images-dir", images,
+            "--verbosity=4", "--tree", "999999", "--file-locks", "--manage-cgroups=full", "--cgroup-root", "/x", "--cgroup-root", "cpu:/y",
+            "--pidfile", "/tmp/ferry-zdtm.pid", "--timeout", "10", "--pre-dump-mode", "splice", "--ghost-limit", "8M", "--link-remap");
+        Assert.Equal(1, dump.ExitCode);
+        Assert.Contains("999999", dump.StdErr);
+        var restore = FerryBinary.Run("restore", "--no-default-config", "--log-file", "restore.log", "--images-dir", images,
+            "--verbosity=4", "--pidfile", "/tmp/ferry-zdtm.pid", "--restore-detached", "--join-ns", "net:/var/run/netns/x", "--manage-cgroups");
+        Assert.Equal(1, restore.ExitCode);
+        Assert.Contains("inventory.img", restore.StdErr);
+        Directory.Delete(images, recursive: true);
+    }
+
+    [Fact]
+    public void Incremental_dump_options_are_refused_with_one_line()
+    {
+        var result = FerryBinary.Run("dump", "-t", "1", "--track-mem");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("incremental dumps", result.StdErr);
+    }
+
+    [Theory]
+    [InlineData("timens", 0)]
+    [InlineData("userns", 1)]
+    public void Check_feature_answers_with_the_exit_code(string feature, int expected)
+    {
+        // zdtm's spelling: the option twice and "-verbosity=0", which CRIU's getopt reads as level 0.
+        var result = FerryBinary.Run("check", "--no-default-config", "--no-default-config", "-verbosity=0", "--feature", feature);
+        Assert.Equal(expected, result.ExitCode);
+        Assert.Contains(feature, result.StdOut);
+    }
 }

@@ -72,6 +72,9 @@ public sealed class DumpImagesTests
         Assert.Contains(core.ThreadCore.SignalsP.Signals, s => BinaryPrimitives.ReadInt32LittleEndian(s.Siginfo.Span) == SIGUSR2);
         Assert.Equal((5UL, 0UL), (core.Tc.Timers.Real.Isec, core.Tc.Timers.Real.Iusec));
         Assert.True(core.Tc.Timers.Real.Vsec <= 5);
+        var posix = Assert.Single(core.Tc.Timers.Posix);
+        Assert.Equal((1u, (uint)SIGUSR1, 0x1234UL, 7UL, 0u), (posix.ClockId, posix.SiSigno, posix.SivalPtr, posix.Isec, posix.ItSigevNotify));
+        Assert.True(posix.Vsec <= 7);
         Assert.Equal(65536UL, core.ThreadCore.Sas.SsSize);
         Assert.Equal("dump_resources", core.Tc.Comm);
         Assert.Equal(0x17u, Images.Single<fs_entry>(target.Image($"fs-{pid}.img")).Umask); // 027
@@ -85,6 +88,14 @@ public sealed class DumpImagesTests
             Assert.Equal(4096, pages.Read(memory + (ulong)i * 4096, page));
             Assert.True(page.All(b => b == (byte)(i * 7 + 1)), $"page {i} of the pattern differs in the images");
         }
+        // Pages the task may not even read (PROT_NONE) are saved too, through /proc/PID/mem.
+        var hidden = target.Address("protnone");
+        Assert.Contains(mm.Vmas, v => v.Start <= hidden && hidden < v.End && v.Prot == 0);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(4096, pages.Read(hidden + (ulong)i * 4096, page));
+            Assert.True(page.All(b => b == 0xab), $"PROT_NONE page {i} differs in the images");
+        }
     }
 
     [CritFact]
@@ -96,7 +107,10 @@ public sealed class DumpImagesTests
 
         foreach (var image in Directory.GetFiles(target.ImagesDir, "*.img").Where(f => !Path.GetFileName(f).StartsWith("pages-", StringComparison.Ordinal)))
             Crit.Decode(image);
-        Crit.Decode(target.Image("stats-dump"));
+        // zdtm checks (shpages_written + pages_written) * 4096 against the size of the pages files.
+        var stats = Crit.Decode(target.Image("stats-dump"))["entries"]![0]!["dump"]!;
+        long pagesBytes = Directory.GetFiles(target.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.Equal(pagesBytes, ((long)stats["pages_written"]! + (long)stats["shpages_written"]!) * 4096);
 
         var fdinfo = Crit.Decode(target.Image("fdinfo-1.img"))["entries"]!.AsArray();
         Assert.Equal(Enumerable.Range(0, 12), fdinfo.Select(e => (int)e!["fd"]!).Where(fd => fd < 12));
@@ -155,6 +169,32 @@ public sealed class DumpImagesTests
         RandomAccess.Read(mem, code, (long)regs.Ip);
         Assert.Equal(new byte[] { 0x0f, 0x05 }, code); // ip points at the syscall instruction again
         Assert.Equal('S', target.Status().State); // and the live task is still blocked in its read
+    }
+
+    [RootFact]
+    public void Every_thread_gets_its_core_image_with_its_own_signal_mask()
+    {
+        using var target = DumpTarget.Start("dump_threads", passWorkDir: false);
+        var tids = Directory.GetDirectories($"/proc/{target.Pid}/task").Select(d => uint.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture)).Order().ToList();
+        var result = target.Dump("--leave-running");
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+
+        var pstree = Images.Single<pstree_entry>(target.Image("pstree.img"));
+        Assert.Equal((uint)target.Pid, pstree.Pid);
+        Assert.Equal(tids, pstree.Threads.Order());
+        Assert.Equal((uint)target.Pid, pstree.Threads[0]);
+        var masks = new HashSet<ulong>();
+        foreach (var tid in tids.Where(t => t != target.Pid))
+        {
+            var core = Images.Single<core_entry>(target.Image($"core-{tid}.img"));
+            Assert.Null(core.Tc); // process-wide state lives in the leader's image only
+            Assert.NotEqual(0UL, core.ThreadInfo.Gpregs.Sp);
+            masks.Add(core.ThreadCore.BlkSigset);
+        }
+        // Thread i blocks SIGRTMIN + i; glibc's SIGRTMIN is 34 here.
+        Assert.Equal(3, masks.Count);
+        Assert.NotNull(Images.Single<core_entry>(target.Image($"core-{target.Pid}.img")).Tc);
+        Assert.Equal(4, Directory.GetDirectories($"/proc/{target.Pid}/task").Length); // all still running
     }
 
     /// <summary>The VMAs /proc/PID/maps shows, with [vvar] and [vvar_vclock] as one area (as CRIU records them).</summary>

@@ -71,6 +71,26 @@ public sealed class DumpLifecycleTests
         Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
     }
 
+    [RootFact]
+    public void A_process_with_children_is_refused_with_one_line_until_trees_are_supported()
+    {
+        using var target = DumpTarget.StartProgram("/bin/sh", "-c", "sleep 100 & echo ready; wait");
+        var children = File.ReadAllText($"/proc/{target.Pid}/task/{target.Pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        try
+        {
+            var result = target.Dump();
+            Assert.Equal(1, result.ExitCode);
+            var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+            Assert.Contains($"process {target.Pid} has child processes ({children[0]})", line);
+            Assert.False(target.Process.HasExited);
+            Assert.Equal(0, target.Status().TracerPid);
+        }
+        finally
+        {
+            foreach (var child in children) Ferry.Linux.LibC.kill(int.Parse(child, CultureInfo.InvariantCulture), 9);
+        }
+    }
+
     static int Counter(DumpTarget target) =>
         File.ReadAllLines(Path.Combine(target.WorkDir, "counter.log")).Where(l => l.Length > 0).Select(int.Parse).LastOrDefault();
 

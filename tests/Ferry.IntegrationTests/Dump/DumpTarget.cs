@@ -25,13 +25,19 @@ public sealed class DumpTarget : IDisposable
     string StdoutPath => Path.Combine(Root, "stdout");
 
     /// <param name="passWorkDir">Give the program its work directory as the first argument.</param>
-    public static DumpTarget Start(string name, bool passWorkDir, params string[] arguments)
+    public static DumpTarget Start(string name, bool passWorkDir, params string[] arguments) =>
+        Launch(TestTargets.Path(name), passWorkDir, arguments);
+
+    /// <summary>Starts any program (e.g. /bin/sh) that prints "ready".</summary>
+    public static DumpTarget StartProgram(string path, params string[] arguments) => Launch(path, false, arguments);
+
+    static DumpTarget Launch(string program, bool passWorkDir, string[] arguments)
     {
         var root = Directory.CreateTempSubdirectory("ferry-dump-").FullName;
         Directory.CreateDirectory(Path.Combine(root, "work"));
         Directory.CreateDirectory(Path.Combine(root, "images"));
         string[] args = passWorkDir ? [Path.Combine(root, "work"), .. arguments] : arguments;
-        var process = ChildProcess.Start(new SpawnOptions(TestTargets.Path(name), args)
+        var process = ChildProcess.Start(new SpawnOptions(program, args)
         {
             Stdout = Stdio.ToFile(Path.Combine(root, "stdout")),
             Stderr = Stdio.ToFile(Path.Combine(root, "stderr")),

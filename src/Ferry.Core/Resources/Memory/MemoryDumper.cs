@@ -8,7 +8,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Ferry.Resources.Memory;
 
 /// <summary>What the memory dump wrote.</summary>
-internal readonly record struct MemoryDumpStats(long Pages, long Bytes, int Runs);
+/// <param name="Scan">Reading pagemap and choosing pages.</param>
+/// <param name="Read">Copying pages out of the task.</param>
+/// <param name="WriteWait">Time spent waiting for image writes that reading could not hide.</param>
+internal readonly record struct MemoryDumpStats(long Pages, long Bytes, int Runs, TimeSpan Scan, TimeSpan Read, TimeSpan WriteWait);
 
 /// <summary>
 /// Writes pagemap-PID.img and pages-ID.img: the pages <see cref="PageScanner"/> picked, copied out of the task with
@@ -23,7 +26,10 @@ internal static unsafe class MemoryDumper
     public static MemoryDumpStats Dump(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
         string imagesDir, uint pagesId)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var runs = PageScanner.Scan(pid, vmas, stackPointers);
+        var scan = clock.Elapsed;
+        TimeSpan read = default, writeWait = default;
         WritePagemap(Path.Combine(imagesDir, $"pagemap-{pid}.img"), pagesId, runs);
         var total = runs.Sum(r => (long)r.Pages) * (long)PageScanner.PageSize;
         using (var pages = new FileStream(Path.Combine(imagesDir, $"pages-{pagesId}.img"), new FileStreamOptions
@@ -32,9 +38,9 @@ internal static unsafe class MemoryDumper
                    UnixCreateMode = ImageWriter.FileMode,
                }))
         {
-            if (total > 0) CopyPages(pid, runs, pages.SafeFileHandle, total);
+            if (total > 0) (read, writeWait) = CopyPages(pid, runs, pages.SafeFileHandle, total);
         }
-        return new MemoryDumpStats(total / (long)PageScanner.PageSize, total, runs.Count);
+        return new MemoryDumpStats(total / (long)PageScanner.PageSize, total, runs.Count, scan, read, writeWait);
     }
 
     static void WritePagemap(string path, uint pagesId, List<DumpRun> runs)
@@ -54,12 +60,15 @@ internal static unsafe class MemoryDumper
     /// Fills one buffer while the previous one is being written; the last (for small processes the only) buffer
     /// is written on this thread, so a small dump starts no worker thread.
     /// </summary>
-    static void CopyPages(int pid, List<DumpRun> runs, SafeFileHandle pages, long total)
+    static (TimeSpan Read, TimeSpan WriteWait) CopyPages(int pid, List<DumpRun> runs, SafeFileHandle pages, long total)
     {
         var size = (int)Math.Min(BufferBytes, total);
-        var buffers = new[] { (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096), total > size ? (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096) : null };
+        using var first = new LargeBuffer(size);
+        using var second = total > size ? new LargeBuffer(size) : null;
+        var buffers = new[] { first.Pointer, second is null ? null : second.Pointer };
         using var reader = new PageReader(pid);
         Task? writing = null;
+        long readTicks = 0, waitTicks = 0;
         try
         {
             long fileOffset = 0;
@@ -68,7 +77,10 @@ internal static unsafe class MemoryDumper
             for (var turn = 0; runIndex < runs.Count; turn++)
             {
                 var buffer = buffers[turn & 1];
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var filled = reader.Fill(runs, ref runIndex, ref runDone, buffer, size);
+                var filledAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                readTicks += filledAt - started;
                 writing?.Wait();
                 writing = null;
                 var offset = fileOffset;
@@ -77,13 +89,14 @@ internal static unsafe class MemoryDumper
                     RandomAccess.Write(pages, new ReadOnlySpan<byte>(buffer, filled), offset);
                 else
                     writing = Task.Run(() => RandomAccess.Write(pages, new ReadOnlySpan<byte>(buffer, filled), offset));
+                waitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - filledAt;
             }
+            return (TimeSpan.FromSeconds(readTicks / (double)System.Diagnostics.Stopwatch.Frequency),
+                TimeSpan.FromSeconds(waitTicks / (double)System.Diagnostics.Stopwatch.Frequency));
         }
         finally
         {
             writing?.Wait();
-            NativeMemory.AlignedFree(buffers[0]);
-            if (buffers[1] is not null) NativeMemory.AlignedFree(buffers[1]);
         }
     }
 

@@ -31,17 +31,12 @@ internal static unsafe class PageScanner
         var runs = new List<DumpRun>();
         var zero = ZeroPagePfn.Value;
         var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
-        // Native memory: a managed array this large would make the GC commit a whole large-object region.
-        var entries = new Span<ulong>(NativeMemory.Alloc(BatchPages, sizeof(ulong)), BatchPages);
+        // Not a managed array: one this large would make the GC commit a whole large-object region.
+        var largest = vmas.Where(HasPrivatePages).Select(v => (v.End - v.Start) / PageSize).DefaultIfEmpty(1UL).Max();
+        var batch = (int)Math.Min(BatchPages, largest);
+        using var buffer = new LargeBuffer(batch * sizeof(ulong));
         using var pagemap = new PagemapReader(pid);
-        try
-        {
-            ScanVmas(pagemap, vmas, entries, zero, stackPages, runs);
-        }
-        finally
-        {
-            fixed (ulong* p = entries) NativeMemory.Free(p);
-        }
+        ScanVmas(pagemap, vmas, new Span<ulong>(buffer.Pointer, batch), zero, stackPages, runs);
         return runs;
     }
 
@@ -55,9 +50,9 @@ internal static unsafe class PageScanner
             var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
             var lazy = CanBeLazy(vma);
             var readable = (vma.Prot & Mman.PROT_READ) != 0;
-            for (var start = vma.Start; start < vma.End; start += BatchPages * PageSize)
+            for (var start = vma.Start; start < vma.End; start += (ulong)entries.Length * PageSize)
             {
-                var count = (int)Math.Min(BatchPages, (vma.End - start) / PageSize);
+                var count = (int)Math.Min((ulong)entries.Length, (vma.End - start) / PageSize);
                 var read = pagemap.Read(start, entries[..count]);
                 for (var i = 0; i < read; i++)
                 {

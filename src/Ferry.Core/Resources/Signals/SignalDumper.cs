@@ -9,15 +9,23 @@ namespace Ferry.Resources.Signals;
 internal static class SignalDumper
 {
     /// <summary>
-    /// Every signal's action, asked of the task with rt_sigaction(sig, NULL, &amp;old): the handler addresses exist only
-    /// in the kernel. 62 entries, signals 1..64 without SIGKILL and SIGSTOP, as CRIU writes them.
+    /// Every signal's action: 62 entries, signals 1..64 without SIGKILL and SIGSTOP, as CRIU writes them. Handler
+    /// addresses exist only in the kernel, so caught and ignored signals (SigCgt, SigIgn of /proc/PID/status) and
+    /// SIGCHLD (whose SA_NOCLDWAIT matters even with the default action) are asked of the task with
+    /// rt_sigaction(sig, NULL, &amp;old); the others have the default action, and a remote call each would only say so.
     /// </summary>
-    public static IEnumerable<sa_entry> Actions(TracedTask task, RemoteScratch scratch, int scratchOffset)
+    public static IEnumerable<sa_entry> Actions(TracedTask task, RemoteScratch scratch, int scratchOffset, ulong caughtOrIgnored)
     {
         var actions = new List<sa_entry>(Ferry.Linux.Signals.NSIG - 2);
+        var ask = caughtOrIgnored | Ferry.Linux.Signals.Bit(Ferry.Linux.Signals.SIGCHLD);
         for (var sig = 1; sig <= Ferry.Linux.Signals.NSIG; sig++)
         {
             if (sig is Ferry.Linux.Signals.SIGKILL or Ferry.Linux.Signals.SIGSTOP) continue;
+            if ((ask & Ferry.Linux.Signals.Bit(sig)) == 0)
+            {
+                actions.Add(new sa_entry { Sigaction = 0, Flags = 0, Restorer = 0, Mask = 0, CompatSigaction = false });
+                continue;
+            }
             task.SyscallOrThrow(Sys.rt_sigaction, sig, 0, scratch.At(scratchOffset), Ferry.Linux.Signals.KernelSigSetSize);
             var a = scratch.Read<KernelSigAction>(scratchOffset);
             actions.Add(new sa_entry

@@ -36,7 +36,8 @@ internal static class ProcessCoreDumper
             OomScoreAdj = ProcMisc.ReadOomScoreAdj(pid),
             ChildSubreaper = subreaper,
         };
-        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0));
+        var status = ProcStatusFile.Read(pid);
+        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0, status.SigCgt | status.SigIgn));
         var membarrier = leader.Syscall(Sys.membarrier, MembarrierCmdGetRegistrations);
         if (membarrier > 0) tc.MembarrierRegistrationMask = (uint)membarrier;
         return tc;
