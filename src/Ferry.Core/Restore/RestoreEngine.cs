@@ -47,6 +47,27 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     }
 
     /// <summary>
+    /// A process that was just killed (by the dump, say) leaves /proc before the kernel frees its PID, so the PID check
+    /// can pass while clone3 still finds the PID in use. While nobody visibly holds it, try again for a moment.
+    /// </summary>
+    static void LaunchWithPid(HuskLauncher husks, int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
+        while (true)
+        {
+            try
+            {
+                husks.StartWithPid([pid]);
+                return;
+            }
+            catch (HuskLaunchException e) when (e.Errno == Errno.EEXIST && PidCheck.Holder(pid) is null && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
+    }
+
+    /// <summary>
     /// A husk with the wanted PID, seized and stopped. The husk stops itself with SIGSTOP; it is continued before the
     /// seize so that the task Ferry hands back later is not job-control stopped.
     /// </summary>
@@ -54,7 +75,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     {
         try
         {
-            husks.StartWithPid([pid]);
+            LaunchWithPid(husks, pid);
         }
         catch (HuskLaunchException e) when (e.Errno == Errno.EEXIST)
         {
