@@ -14,6 +14,9 @@ done
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -oE "Skipped: +[0-9]+" "$log" | awk "{s+=\$2} END {print s+0}")
+# A test host that crashed ("Test Run Aborted") ran only part of its tests: count it as a failure.
+aborted=$(grep -c 'Test Run Aborted' "$log")
+failed=$((failed + aborted))
 rm -f "$log"
 [ "$failed" -gt 0 ] && status=1
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -91,6 +91,18 @@ public class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_read_blocked_at_dump_time_completes_with_data_written_after_restore()
+    {
+        using var round = RoundTrip.Of("blocked_read");
+        // The restored task is back inside read(): data written into its pipe now must reach it.
+        File.WriteAllText($"/proc/{round.Pid}/fd/{round.Target.Ready["write_fd"]}", "after-restore");
+        Assert.Equal(0, round.WaitForExit());
+        Assert.Equal("1", round.Target.Result("done"));
+        Assert.Equal("after-restore", round.Target.Result("read"));
+        Assert.Null(round.Target.Result("interrupted"));
+    }
+
+    [FerryDumpFact]
     public void Avx512_registers_survive()
     {
         using var round = RoundTrip.Of("zmm_check");
