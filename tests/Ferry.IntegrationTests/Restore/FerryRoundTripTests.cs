@@ -103,6 +103,17 @@ public class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_python3_program_keeps_its_open_files_and_offsets()
+    {
+        using var round = RoundTrip.Of("python_files");
+        Thread.Sleep(300);
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("numbers_ok"));
+        Assert.Equal("1", round.Target.Result("input_ok"));
+        Assert.True(int.Parse(round.Target.Result("count")!) > 10, "the program did not run on after the restore");
+    }
+
+    [FerryDumpFact]
     public void Avx512_registers_survive()
     {
         using var round = RoundTrip.Of("zmm_check");
