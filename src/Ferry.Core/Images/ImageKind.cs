@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
 namespace Ferry.Images;
@@ -38,19 +39,45 @@ public enum ExtraPayload
 }
 
 /// <summary>
+/// A protobuf message type known by its generated parser. Its descriptor is built only when asked for: parsing and
+/// serializing need none, and building descriptors (of the message's file and every file it imports) is slow.
+/// </summary>
+public sealed class MessageType
+{
+    private readonly Func<MessageDescriptor> describe;
+
+    private MessageType(MessageParser parser, Func<MessageDescriptor> describe)
+    {
+        Parser = parser;
+        this.describe = describe;
+    }
+
+    public static MessageType Of<T>() where T : IMessage<T>, new() =>
+        new(new MessageParser<T>(static () => new T()), static () => new T().Descriptor);
+
+    public MessageParser Parser { get; }
+
+    /// <summary>The message's descriptor (the generated code caches it after the first build).</summary>
+    public MessageDescriptor Descriptor => describe();
+}
+
+/// <summary>
 /// One kind of CRIU image: its type magic, the name crit prints for it, the protobuf message of its entries and
 /// how raw payload after an entry is sized. Some kinds start with a different head message (pagemap, ghost-file).
 /// </summary>
 public sealed class ImageKind
 {
-    internal ImageKind(string name, uint magic, MessageDescriptor entry, ExtraPayload entryExtra = ExtraPayload.None,
-        MessageDescriptor? head = null, ExtraPayload headExtra = ExtraPayload.None, ImagePrefix prefix = ImagePrefix.Common)
+    private readonly MessageType entryType;
+    private readonly MessageType? headType;
+
+    internal ImageKind(string name, uint magic, MessageType entry, ExtraPayload entryExtra = ExtraPayload.None,
+        MessageType? head = null, ExtraPayload headExtra = ExtraPayload.None, ImagePrefix prefix = ImagePrefix.Common)
     {
         Name = name;
         Magic = magic;
-        Entry = entry;
+        entryType = entry;
         EntryExtra = entryExtra;
-        Head = head;
+        headType = head;
         HeadExtra = headExtra;
         Prefix = prefix;
     }
@@ -64,20 +91,23 @@ public sealed class ImageKind
     public ImagePrefix Prefix { get; }
 
     /// <summary>Message of every entry (after the head, if there is one).</summary>
-    public MessageDescriptor Entry { get; }
+    public MessageDescriptor Entry => entryType.Descriptor;
 
     public ExtraPayload EntryExtra { get; }
 
     /// <summary>Message of the first entry when it differs from the rest (pagemap_head, ghost_file_entry).</summary>
-    public MessageDescriptor? Head { get; }
+    public MessageDescriptor? Head => headType?.Descriptor;
 
     public ExtraPayload HeadExtra { get; }
 
+    /// <summary>The message type of the entry at <paramref name="index"/> (0-based).</summary>
+    public MessageType TypeAt(long index) => index == 0 && headType is not null ? headType : entryType;
+
     /// <summary>The message of the entry at <paramref name="index"/> (0-based).</summary>
-    public MessageDescriptor DescriptorAt(long index) => index == 0 && Head is not null ? Head : Entry;
+    public MessageDescriptor DescriptorAt(long index) => TypeAt(index).Descriptor;
 
     /// <summary>The payload rule of the entry at <paramref name="index"/> (0-based).</summary>
-    public ExtraPayload ExtraAt(long index) => index == 0 && Head is not null ? HeadExtra : EntryExtra;
+    public ExtraPayload ExtraAt(long index) => index == 0 && headType is not null ? HeadExtra : EntryExtra;
 
     public override string ToString() => Name;
 }

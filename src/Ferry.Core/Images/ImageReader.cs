@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using Ferry.Images.Protos;
 using Google.Protobuf;
-using Google.Protobuf.Reflection;
 
 namespace Ferry.Images;
 
@@ -13,6 +12,8 @@ namespace Ferry.Images;
 /// </summary>
 public sealed class ImageReader : IDisposable
 {
+    private static readonly MessageType IpcMessage = MessageType.Of<ipc_msg>();
+
     private readonly Stream stream;
     private readonly bool leaveOpen;
     private readonly long length;
@@ -106,8 +107,7 @@ public sealed class ImageReader : IDisposable
         CheckRemaining(offset, size, "entry");
         CheckInMemoryLimit(offset, size, "entry");
 
-        MessageDescriptor descriptor = Kind.DescriptorAt(index);
-        IMessage message = ParseMessage(descriptor, (int)size);
+        IMessage message = ParseMessage(Kind.TypeAt(index), (int)size);
         ReadOnlyMemory<byte> extra = ReadExtra(Kind.ExtraAt(index), message, offset);
         index++;
         return new ImageEntry(message, extra, offset);
@@ -122,7 +122,7 @@ public sealed class ImageReader : IDisposable
             stream.Dispose();
     }
 
-    private IMessage ParseMessage(MessageDescriptor descriptor, int size)
+    private IMessage ParseMessage(MessageType type, int size)
     {
         long offset = position;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
@@ -132,14 +132,14 @@ public sealed class ImageReader : IDisposable
             IMessage message;
             try
             {
-                message = descriptor.Parser.ParseFrom(buffer, 0, size);
+                message = type.Parser.ParseFrom(buffer, 0, size);
             }
             catch (InvalidProtocolBufferException e)
             {
-                throw Error(offset, $"a valid {descriptor.Name} message of {size} bytes ({e.Message})", e);
+                throw Error(offset, $"a valid {type.Descriptor.Name} message of {size} bytes ({e.Message})", e);
             }
             if (!message.IsInitialized())
-                throw Error(offset, $"a {descriptor.Name} message with all required fields");
+                throw Error(offset, $"a {type.Descriptor.Name} message with all required fields");
             return message;
         }
         finally
@@ -175,7 +175,7 @@ public sealed class ImageReader : IDisposable
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(sizeBytes);
             CheckRemaining(offset, size, "ipc_msg");
             CheckInMemoryLimit(offset, size, "ipc_msg");
-            var message = (ipc_msg)ParseMessage(ipc_msg.Descriptor, (int)size);
+            var message = (ipc_msg)ParseMessage(IpcMessage, (int)size);
             ulong text = ExtraPayloadRules.RoundUp(message.Msize, 8);
             CheckRemaining(offset, text, "IPC message text");
             stream.Seek((long)text, SeekOrigin.Current);
