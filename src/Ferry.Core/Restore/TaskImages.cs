@@ -13,6 +13,9 @@ public sealed class TaskImages
     public required task_kobj_ids_entry Ids { get; init; }
     public required mm_entry Mm { get; init; }
     public required PageMapImage Pages { get; init; }
+
+    /// <summary>The contents of each shared anonymous memory object the task maps, by shmid (offsets in the object).</summary>
+    public required IReadOnlyDictionary<ulong, PageMapImage> Shmem { get; init; }
     public required fs_entry Fs { get; init; }
     public required IReadOnlyList<fdinfo_entry> Fds { get; init; }
 
@@ -69,7 +72,14 @@ public sealed class TaskImages
         }
 
         var pages = PageMapImage.Load(set, pid, mm);
-        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Fs = fs, Fds = fds };
+        var shmem = new Dictionary<ulong, PageMapImage>();
+        foreach (var vma in mm.Vmas.Where(v => Vma.Is(v, Vma.AnonShared) && !Vma.Is(v, Vma.SysVIpc | Vma.Memfd)))
+        {
+            if (shmem.ContainsKey(vma.Shmid))
+                throw set.Defect($"mm-{pid}.img", 0, $"shared anonymous memory {vma.Shmid} mapped once (two mappings of one object are not supported yet)");
+            shmem[vma.Shmid] = PageMapImage.LoadShmem(set, vma.Shmid, vma.Pgoff + (vma.End - vma.Start));
+        }
+        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Shmem = shmem, Fs = fs, Fds = fds };
     }
 
     static void CheckVmas(DumpSet.Loader set, string name, mm_entry mm, IReadOnlyDictionary<uint, file_entry> files)

@@ -126,7 +126,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                 if (Vma.IsKernelArea(vma))
                     continue;
                 while (run < runs.Count && runs[run].End <= vma.Start) run++;
-                bool hasPages = run < runs.Count && runs[run].Address < vma.End;
+                bool hasPages = run < runs.Count && runs[run].Address < vma.End || SharedRuns(vma).Any();
                 int prot = (int)vma.Prot;
                 if (hasPages && (prot & Mman.PROT_WRITE) == 0)
                 {
@@ -147,7 +147,9 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     fd = taskFd;
                     flags &= ~Mman.MAP_ANONYMOUS;
                 }
-                long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, (long)vma.Pgoff);
+                // A new shared anonymous object starts at offset 0 whatever pgoff the dumped mapping had.
+                long pgoff = Vma.Is(vma, Vma.AnonShared) ? 0 : (long)vma.Pgoff;
+                long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, pgoff);
                 if ((ulong)got != vma.Start)
                     throw new FerryException($"mmap of 0x{vma.Start:x}-0x{vma.End:x} in pid {task.Pid} landed at 0x{got:x}");
             }
@@ -164,6 +166,11 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
 
     void FillPages()
     {
+        ulong bytes = 0;
+        foreach (var vma in images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonShared) && images.Shmem.ContainsKey(v.Shmid)))
+            bytes += PageWriter.Write(task.Pid, images.Shmem[vma.Shmid].PagesPath, SharedRuns(vma).ToList());
+        if (bytes > 0)
+            log.Debug($"pid {task.Pid}: wrote {bytes} bytes of shared anonymous memory");
         var runs = images.Pages.Runs.Where(r => !InKernelArea(r)).ToList();
         if (runs.Count == 0)
             return;
@@ -181,9 +188,26 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         else
             copierRuns.Clear();
         var others = runs.Except(copierRuns).ToList();
-        ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
+        bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs, {copierRuns.Count} by UFFDIO_COPY ({seconds * 1000:F1} ms)");
+    }
+
+    /// <summary>
+    /// The dumped pages of a shared anonymous VMA at their addresses: the image holds offsets in the shared object,
+    /// and the VMA shows the object from offset pgoff on.
+    /// </summary>
+    IEnumerable<PageRange> SharedRuns(vma_entry vma)
+    {
+        if (!Vma.Is(vma, Vma.AnonShared) || !images.Shmem.TryGetValue(vma.Shmid, out var shmem))
+            yield break;
+        ulong first = vma.Pgoff, last = vma.Pgoff + (vma.End - vma.Start);
+        foreach (var run in shmem.Runs)
+        {
+            ulong start = Math.Max(run.Address, first), end = Math.Min(run.End, last);
+            if (start < end)
+                yield return new PageRange(vma.Start + (start - first), end - start, run.FileOffset + (long)(start - run.Address));
+        }
     }
 
     bool InKernelArea(PageRange run) =>

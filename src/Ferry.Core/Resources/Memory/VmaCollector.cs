@@ -16,9 +16,12 @@ internal static class VmaCollector
     public static List<vma_entry> Collect(int pid, FileTable files)
     {
         var vmas = new List<vma_entry>();
+        var sharedObjects = new HashSet<ulong>();
         foreach (var area in ProcSmaps.Read(pid))
         {
             var vma = Describe(pid, area, files);
+            if ((vma.Status & VmaStatus.AnonShared) != 0 && !sharedObjects.Add(vma.Shmid))
+                throw Unsupported(pid, area.Map, "shared anonymous memory it also maps elsewhere");
             if (vmas.Count > 0 && IsVvar(vma) && IsVvar(vmas[^1]) && vmas[^1].End == vma.Start)
             {
                 vmas[^1].End = vma.End;
@@ -81,7 +84,14 @@ internal static class VmaCollector
     {
         if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
         if (map.Path.StartsWith("/memfd:", StringComparison.Ordinal)) throw Unsupported(pid, map, "a memfd mapping");
-        if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero") throw Unsupported(pid, map, "shared anonymous memory");
+        if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero" && map.Deleted)
+        {
+            // MAP_SHARED|MAP_ANONYMOUS: a shmem object the kernel names "/dev/zero (deleted)"; its inode is CRIU's shmid.
+            vma.Status |= VmaStatus.AnonShared;
+            vma.Flags |= (uint)Mman.MAP_ANONYMOUS;
+            vma.Shmid = map.Inode;
+            return vma;
+        }
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
         var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
