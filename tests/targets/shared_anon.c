@@ -1,7 +1,7 @@
 /*
  * shared_anon OUT: two MAP_SHARED|MAP_ANONYMOUS regions. The first had its first page unmapped (so the VMA starts at
- * offset 4096 of its object), holds a pattern with one untouched page in the middle; the second is filled and then
- * made read-only. SIGTERM reports "pattern=1|0" (contents intact), "shared=1|0" (maps show both as shared and a
+ * offset 4096 of its object), holds a pattern with one untouched page in the middle, and its last page is made
+ * read-only (two VMAs of one object); the second is filled and then made read-only. SIGTERM reports "pattern=1|0" (contents intact), "shared=1|0" (maps show both as shared and a
  * forked child's write to the first region is seen by the parent) and "ok=1|0", then exits 0. Ready line: "ok=1".
  */
 #include <stdint.h>
@@ -66,10 +66,12 @@ int main(int argc, char **argv)
 		if (i / PAGE != 1) first[i] = value(1, i);
 	for (size_t i = 0; i < 2 * PAGE; i++) second[i] = value(2, i);
 	if (mprotect(second, 2 * PAGE, PROT_READ)) die("mprotect");
+	if (mprotect(first + (PAGES - 1) * PAGE, PAGE, PROT_READ)) die("mprotect");
 	ready("ok=%d\n", pattern_intact(first, second));
 	while (!g_term) pause();
 	int pattern = pattern_intact(first, second);
-	int shared = maps_shared(first) && maps_shared(second) && child_write_seen(first);
+	int shared = maps_shared(first) && maps_shared(first + (PAGES - 1) * PAGE) && maps_shared(second) &&
+		     child_write_seen(first);
 	report("pattern=%d\nshared=%d\nok=%d\n", pattern, shared, pattern && shared);
 	return 0;
 }

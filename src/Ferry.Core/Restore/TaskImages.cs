@@ -73,14 +73,16 @@ public sealed class TaskImages
 
         var pages = PageMapImage.Load(set, pid, mm);
         var shmem = new Dictionary<ulong, PageMapImage>();
-        foreach (var vma in mm.Vmas.Where(v => Vma.Is(v, Vma.AnonShared) && !Vma.Is(v, Vma.SysVIpc | Vma.Memfd)))
-        {
-            if (shmem.ContainsKey(vma.Shmid))
-                throw set.Defect($"mm-{pid}.img", 0, $"shared anonymous memory {vma.Shmid} mapped once (two mappings of one object are not supported yet)");
-            shmem[vma.Shmid] = PageMapImage.LoadShmem(set, vma.Shmid, vma.Pgoff + (vma.End - vma.Start));
-        }
+        foreach (var mappings in mm.Vmas.Where(IsSharedAnonymous).GroupBy(v => v.Shmid))
+            shmem[mappings.Key] = PageMapImage.LoadShmem(set, mappings.Key, SharedSize(mappings));
         return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Shmem = shmem, Fs = fs, Fds = fds };
     }
+
+    /// <summary>A VMA of MAP_SHARED|MAP_ANONYMOUS memory (not SysV IPC or memfd, which share the status bit).</summary>
+    public static bool IsSharedAnonymous(vma_entry vma) => Vma.Is(vma, Vma.AnonShared) && !Vma.Is(vma, Vma.SysVIpc | Vma.Memfd);
+
+    /// <summary>The size a shared object needs for all its mappings: up to the end of the furthest.</summary>
+    public static ulong SharedSize(IEnumerable<vma_entry> mappings) => mappings.Max(v => v.Pgoff + (v.End - v.Start));
 
     static void CheckVmas(DumpSet.Loader set, string name, mm_entry mm, IReadOnlyDictionary<uint, file_entry> files)
     {

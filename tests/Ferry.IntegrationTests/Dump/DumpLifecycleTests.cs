@@ -91,25 +91,6 @@ public sealed class DumpLifecycleTests
         }
     }
 
-    [RootFact]
-    public void Shared_anonymous_memory_mapped_twice_is_refused_with_one_line()
-    {
-        // mprotect on half of one MAP_SHARED|MAP_ANONYMOUS region makes two VMAs of the same shmem object.
-        const string Script = "import ctypes, mmap, time\n" +
-            "m = mmap.mmap(-1, 8192, mmap.MAP_SHARED)\n" +
-            "address = ctypes.addressof(ctypes.c_char.from_buffer(m))\n" +
-            "assert ctypes.CDLL(None).mprotect(ctypes.c_void_p(address + 4096), 4096, 1) == 0\n" +
-            "print('ready', flush=True)\n" +
-            "time.sleep(100)\n";
-        using var target = DumpTarget.StartProgram("/usr/bin/python3", "-c", Script);
-        var result = target.Dump();
-        Assert.Equal(1, result.ExitCode);
-        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
-        Assert.Contains($"process {target.Pid} maps shared anonymous memory it also maps elsewhere", line);
-        Assert.False(target.Process.HasExited);
-        Assert.Equal(0, target.Status().TracerPid);
-    }
-
     static int Counter(DumpTarget target) =>
         File.ReadAllLines(Path.Combine(target.WorkDir, "counter.log")).Where(l => l.Length > 0).Select(int.Parse).LastOrDefault();
 

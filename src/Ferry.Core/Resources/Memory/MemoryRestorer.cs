@@ -119,6 +119,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         var taskFds = new Dictionary<(ulong Id, int Flags), int>();
         try
         {
+            var shared = CreateSharedObjects(taskFds);
             int run = 0;
             var runs = images.Pages.Runs;
             foreach (var vma in images.Mm.Vmas)
@@ -126,7 +127,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                 if (Vma.IsKernelArea(vma))
                     continue;
                 while (run < runs.Count && runs[run].End <= vma.Start) run++;
-                bool hasPages = run < runs.Count && runs[run].Address < vma.End || SharedRuns(vma).Any();
+                bool hasPages = run < runs.Count && runs[run].Address < vma.End;
                 int prot = (int)vma.Prot;
                 if (hasPages && (prot & Mman.PROT_WRITE) == 0)
                 {
@@ -147,9 +148,12 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     fd = taskFd;
                     flags &= ~Mman.MAP_ANONYMOUS;
                 }
-                // A new shared anonymous object starts at offset 0 whatever pgoff the dumped mapping had.
-                long pgoff = Vma.Is(vma, Vma.AnonShared) ? 0 : (long)vma.Pgoff;
-                long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, pgoff);
+                else if (shared.TryGetValue(vma.Shmid, out int objectFd) && TaskImages.IsSharedAnonymous(vma))
+                {
+                    fd = objectFd;
+                    flags &= ~Mman.MAP_ANONYMOUS;
+                }
+                long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, (long)vma.Pgoff);
                 if ((ulong)got != vma.Start)
                     throw new FerryException($"mmap of 0x{vma.Start:x}-0x{vma.End:x} in pid {task.Pid} landed at 0x{got:x}");
             }
@@ -166,11 +170,6 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
 
     void FillPages()
     {
-        ulong bytes = 0;
-        foreach (var vma in images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonShared) && images.Shmem.ContainsKey(v.Shmid)))
-            bytes += PageWriter.Write(task.Pid, images.Shmem[vma.Shmid].PagesPath, SharedRuns(vma).ToList());
-        if (bytes > 0)
-            log.Debug($"pid {task.Pid}: wrote {bytes} bytes of shared anonymous memory");
         var runs = images.Pages.Runs.Where(r => !InKernelArea(r)).ToList();
         if (runs.Count == 0)
             return;
@@ -188,26 +187,35 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         else
             copierRuns.Clear();
         var others = runs.Except(copierRuns).ToList();
-        bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
+        ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs, {copierRuns.Count} by UFFDIO_COPY ({seconds * 1000:F1} ms)");
     }
 
     /// <summary>
-    /// The dumped pages of a shared anonymous VMA at their addresses: the image holds offsets in the shared object,
-    /// and the VMA shows the object from offset pgoff on.
+    /// Creates each shared anonymous object with its dumped contents and gives the task an fd of it, so every VMA of
+    /// the object maps the same memory at its own offset: a temporary MAP_SHARED|MAP_ANONYMOUS mapping of the whole
+    /// object is filled (the image's addresses are offsets in the object), Ferry opens it through
+    /// /proc/PID/map_files and hands the fd over, and the temporary mapping goes. Returns the task's fd by shmid.
     /// </summary>
-    IEnumerable<PageRange> SharedRuns(vma_entry vma)
+    Dictionary<ulong, int> CreateSharedObjects(Dictionary<(ulong Id, int Flags), int> taskFds)
     {
-        if (!Vma.Is(vma, Vma.AnonShared) || !images.Shmem.TryGetValue(vma.Shmid, out var shmem))
-            yield break;
-        ulong first = vma.Pgoff, last = vma.Pgoff + (vma.End - vma.Start);
-        foreach (var run in shmem.Runs)
+        var objects = new Dictionary<ulong, int>();
+        foreach (var mappings in images.Mm.Vmas.Where(TaskImages.IsSharedAnonymous).GroupBy(v => v.Shmid))
         {
-            ulong start = Math.Max(run.Address, first), end = Math.Min(run.End, last);
-            if (start < end)
-                yield return new PageRange(vma.Start + (start - first), end - start, run.FileOffset + (long)(start - run.Address));
+            var contents = images.Shmem[mappings.Key];
+            ulong size = TaskImages.SharedSize(mappings);
+            ulong at = (ulong)task.SyscallOrThrow(Sys.mmap, 0, (long)size, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_SHARED | Mman.MAP_ANONYMOUS, -1, 0);
+            PageWriter.Write(task.Pid, contents.PagesPath, contents.Runs.Select(r => r with { Address = at + r.Address }).ToList());
+            using (var local = HeldFd.Open($"/proc/{task.Pid}/map_files/{at:x}-{at + size:x}", OpenFlags.O_RDWR,
+                       $"shared anonymous memory {mappings.Key}"))
+                objects[mappings.Key] = fds.Take(local.Fd);
+            // Kept with the file fds so the same cleanup closes it in the task.
+            taskFds[(mappings.Key, -1)] = objects[mappings.Key];
+            task.SyscallOrThrow(Sys.munmap, (long)at, (long)size);
         }
+        return objects;
     }
 
     bool InKernelArea(PageRange run) =>

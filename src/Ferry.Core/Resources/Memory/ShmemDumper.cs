@@ -14,17 +14,20 @@ internal static class ShmemDumper
 {
     const int ChunkBytes = 1 << 20;
 
-    /// <summary>Dumps every VMA marked VMA_ANON_SHARED; pages ids are taken from <paramref name="firstPagesId"/> on.</summary>
+    /// <summary>
+    /// Dumps each object mapped by VMAs marked VMA_ANON_SHARED once, from offset 0 to the end of its furthest mapping;
+    /// pages ids are taken from <paramref name="firstPagesId"/> on.
+    /// </summary>
     public static long Dump(int pid, IReadOnlyList<vma_entry> vmas, string imagesDir, uint firstPagesId)
     {
         long bytes = 0;
         var pagesId = firstPagesId;
-        foreach (var vma in vmas.Where(v => (v.Status & VmaStatus.AnonShared) != 0))
-            bytes += DumpOne(pid, vma, imagesDir, pagesId++);
+        foreach (var mappings in vmas.Where(v => (v.Status & VmaStatus.AnonShared) != 0).GroupBy(v => v.Shmid))
+            bytes += DumpOne(pid, mappings.First(), mappings.Max(v => v.Pgoff + (v.End - v.Start)), imagesDir, pagesId++);
         return bytes;
     }
 
-    static long DumpOne(int pid, vma_entry vma, string imagesDir, uint pagesId)
+    static long DumpOne(int pid, vma_entry vma, ulong end, string imagesDir, uint pagesId)
     {
         var path = $"/proc/{pid}/map_files/{vma.Start:x}-{vma.End:x}";
         using var writer = new PagesWriter(Path.Combine(imagesDir, ImageNames.ShmemPagemap(vma.Shmid)),
@@ -33,9 +36,8 @@ internal static class ShmemDumper
         {
             using var file = File.OpenHandle(path);
             var chunk = new byte[ChunkBytes];
-            var end = vma.Pgoff + (vma.End - vma.Start);
             var extending = false;
-            for (var offset = vma.Pgoff; offset < end; offset += ChunkBytes)
+            for (ulong offset = 0; offset < end; offset += ChunkBytes)
             {
                 var length = (int)Math.Min(ChunkBytes, end - offset);
                 var read = ReadFully(file, chunk.AsSpan(0, length), (long)offset);

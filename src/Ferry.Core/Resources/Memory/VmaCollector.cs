@@ -16,12 +16,9 @@ internal static class VmaCollector
     public static List<vma_entry> Collect(int pid, FileTable files)
     {
         var vmas = new List<vma_entry>();
-        var sharedObjects = new HashSet<ulong>();
         foreach (var area in ProcSmaps.Read(pid))
         {
             var vma = Describe(pid, area, files);
-            if ((vma.Status & VmaStatus.AnonShared) != 0 && !sharedObjects.Add(vma.Shmid))
-                throw Unsupported(pid, area.Map, "shared anonymous memory it also maps elsewhere");
             if (vmas.Count > 0 && IsVvar(vma) && IsVvar(vmas[^1]) && vmas[^1].End == vma.Start)
             {
                 vmas[^1].End = vma.End;
