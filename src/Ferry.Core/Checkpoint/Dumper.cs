@@ -152,6 +152,7 @@ public static class Dumper
         var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
         var memoryClock = Stopwatch.StartNew();
         var memory = MemoryDumper.Dump(pid, vmas, stackPointers, imagesDir, PagesId);
+        ShmemDumper.Dump(pid, vmas, imagesDir, PagesId + 1);
         var memoryTime = memoryClock.Elapsed;
         log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
             + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");

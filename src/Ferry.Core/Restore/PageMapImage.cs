@@ -31,7 +31,24 @@ public sealed class PageMapImage
 
     internal static PageMapImage Load(DumpSet.Loader set, uint pid, mm_entry mm)
     {
-        string name = $"pagemap-{pid}.img";
+        int vma = 0;
+        return Load(set, $"pagemap-{pid}.img", $"inside the VMAs of mm-{pid}.img", (start, end) =>
+        {
+            while (vma < mm.Vmas.Count && mm.Vmas[vma].End <= start)
+                vma++;
+            return Covered(mm, vma, start, end);
+        });
+    }
+
+    /// <summary>
+    /// pagemap-shmem-SHMID.img of shared anonymous memory: its addresses are offsets in the shared object, which
+    /// is <paramref name="size"/> bytes long.
+    /// </summary>
+    internal static PageMapImage LoadShmem(DumpSet.Loader set, ulong shmid, ulong size) =>
+        Load(set, $"pagemap-shmem-{shmid}.img", $"inside the {size} bytes of the shared memory", (_, end) => end <= size);
+
+    static PageMapImage Load(DumpSet.Loader set, string name, string where, Func<ulong, ulong, bool> inside)
+    {
         var entries = set.Entries(name, ImageKinds.Pagemap, optional: false);
         if (entries.Count == 0)
             throw set.Defect(name, 0, "a pagemap_head entry");
@@ -43,7 +60,6 @@ public sealed class PageMapImage
         var runs = new List<PageRange>();
         long offset = 0;
         ulong previousEnd = 0;
-        int vma = 0;
         foreach (var entry in entries.Skip(1))
         {
             var pe = entry.As<pagemap_entry>();
@@ -54,10 +70,8 @@ public sealed class PageMapImage
             if ((flags & PeParent) != 0 || pe.InParent)
                 throw set.Defect(name, entry.Offset, "pages in this dump (pages in a parent dump, --prev-images-dir, are not supported)");
             ulong end = pe.Vaddr + pages * pageSize;
-            while (vma < mm.Vmas.Count && mm.Vmas[vma].End <= pe.Vaddr)
-                vma++;
-            if (!Covered(mm, vma, pe.Vaddr, end))
-                throw set.Defect(name, entry.Offset, $"pages 0x{pe.Vaddr:x}-0x{end:x} inside the VMAs of mm-{pid}.img");
+            if (!inside(pe.Vaddr, end))
+                throw set.Defect(name, entry.Offset, $"pages 0x{pe.Vaddr:x}-0x{end:x} {where}");
             previousEnd = end;
             if ((flags & PePresent) == 0)
                 continue;

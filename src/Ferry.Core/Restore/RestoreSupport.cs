@@ -8,7 +8,7 @@ public static class RestoreSupport
 {
     const uint TaskAlive = 1;
 
-    static readonly uint UnsupportedVmas = Vma.AnonShared | Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.Memfd | Vma.ShadowStack | Vma.Uprobes;
+    static readonly uint UnsupportedVmas = Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.Memfd | Vma.ShadowStack | Vma.Uprobes;
 
     /// <summary>Throws one line naming every missing capability, each with the first place it is needed.</summary>
     public static void Check(DumpSet set)
@@ -30,7 +30,7 @@ public static class RestoreSupport
                 Need("POSIX timers", $"pid {task.Pid} has {task.Leader.Tc.Timers.Posix.Count}");
             foreach (var vma in task.Mm.Vmas)
                 if ((vma.Status & UnsupportedVmas) != 0)
-                    Need("shared anonymous, SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
+                    Need("SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
             foreach (var fd in task.Fds)
             {
                 var file = set.Files[fd.Id];

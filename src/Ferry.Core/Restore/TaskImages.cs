@@ -13,6 +13,9 @@ public sealed class TaskImages
     public required task_kobj_ids_entry Ids { get; init; }
     public required mm_entry Mm { get; init; }
     public required PageMapImage Pages { get; init; }
+
+    /// <summary>The contents of each shared anonymous memory object the task maps, by shmid (offsets in the object).</summary>
+    public required IReadOnlyDictionary<ulong, PageMapImage> Shmem { get; init; }
     public required fs_entry Fs { get; init; }
     public required IReadOnlyList<fdinfo_entry> Fds { get; init; }
 
@@ -69,8 +72,17 @@ public sealed class TaskImages
         }
 
         var pages = PageMapImage.Load(set, pid, mm);
-        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Fs = fs, Fds = fds };
+        var shmem = new Dictionary<ulong, PageMapImage>();
+        foreach (var mappings in mm.Vmas.Where(IsSharedAnonymous).GroupBy(v => v.Shmid))
+            shmem[mappings.Key] = PageMapImage.LoadShmem(set, mappings.Key, SharedSize(mappings));
+        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Shmem = shmem, Fs = fs, Fds = fds };
     }
+
+    /// <summary>A VMA of MAP_SHARED|MAP_ANONYMOUS memory (not SysV IPC or memfd, which share the status bit).</summary>
+    public static bool IsSharedAnonymous(vma_entry vma) => Vma.Is(vma, Vma.AnonShared) && !Vma.Is(vma, Vma.SysVIpc | Vma.Memfd);
+
+    /// <summary>The size a shared object needs for all its mappings: up to the end of the furthest.</summary>
+    public static ulong SharedSize(IEnumerable<vma_entry> mappings) => mappings.Max(v => v.Pgoff + (v.End - v.Start));
 
     static void CheckVmas(DumpSet.Loader set, string name, mm_entry mm, IReadOnlyDictionary<uint, file_entry> files)
     {

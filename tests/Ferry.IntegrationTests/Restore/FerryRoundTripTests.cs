@@ -31,6 +31,15 @@ public class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void Shared_anonymous_memory_comes_back_shared_with_its_contents()
+    {
+        using var round = RoundTrip.Of("shared_anon");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("pattern"));
+        Assert.Equal("1", round.Target.Result("shared"));
+    }
+
+    [FerryDumpFact]
     public void Pipe_keeps_its_unread_data()
     {
         using var round = RoundTrip.Of("pipe_holder");

@@ -119,6 +119,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         var taskFds = new Dictionary<(ulong Id, int Flags), int>();
         try
         {
+            var shared = CreateSharedObjects(taskFds);
             int run = 0;
             var runs = images.Pages.Runs;
             foreach (var vma in images.Mm.Vmas)
@@ -145,6 +146,11 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
+                    flags &= ~Mman.MAP_ANONYMOUS;
+                }
+                else if (shared.TryGetValue(vma.Shmid, out int objectFd) && TaskImages.IsSharedAnonymous(vma))
+                {
+                    fd = objectFd;
                     flags &= ~Mman.MAP_ANONYMOUS;
                 }
                 long got = task.SyscallOrThrow(Sys.mmap, (long)vma.Start, (long)(vma.End - vma.Start), prot, flags, fd, (long)vma.Pgoff);
@@ -184,6 +190,32 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         ulong bytes = PageWriter.Write(task.Pid, images.Pages.PagesPath, others, copierRuns, copier);
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         log.Debug($"pid {task.Pid}: wrote {bytes} bytes of pages in {runs.Count} runs, {copierRuns.Count} by UFFDIO_COPY ({seconds * 1000:F1} ms)");
+    }
+
+    /// <summary>
+    /// Creates each shared anonymous object with its dumped contents and gives the task an fd of it, so every VMA of
+    /// the object maps the same memory at its own offset: a temporary MAP_SHARED|MAP_ANONYMOUS mapping of the whole
+    /// object is filled (the image's addresses are offsets in the object), Ferry opens it through
+    /// /proc/PID/map_files and hands the fd over, and the temporary mapping goes. Returns the task's fd by shmid.
+    /// </summary>
+    Dictionary<ulong, int> CreateSharedObjects(Dictionary<(ulong Id, int Flags), int> taskFds)
+    {
+        var objects = new Dictionary<ulong, int>();
+        foreach (var mappings in images.Mm.Vmas.Where(TaskImages.IsSharedAnonymous).GroupBy(v => v.Shmid))
+        {
+            var contents = images.Shmem[mappings.Key];
+            ulong size = TaskImages.SharedSize(mappings);
+            ulong at = (ulong)task.SyscallOrThrow(Sys.mmap, 0, (long)size, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_SHARED | Mman.MAP_ANONYMOUS, -1, 0);
+            PageWriter.Write(task.Pid, contents.PagesPath, contents.Runs.Select(r => r with { Address = at + r.Address }).ToList());
+            using (var local = HeldFd.Open($"/proc/{task.Pid}/map_files/{at:x}-{at + size:x}", OpenFlags.O_RDWR,
+                       $"shared anonymous memory {mappings.Key}"))
+                objects[mappings.Key] = fds.Take(local.Fd);
+            // Kept with the file fds so the same cleanup closes it in the task.
+            taskFds[(mappings.Key, -1)] = objects[mappings.Key];
+            task.SyscallOrThrow(Sys.munmap, (long)at, (long)size);
+        }
+        return objects;
     }
 
     bool InKernelArea(PageRange run) =>

@@ -81,7 +81,14 @@ internal static class VmaCollector
     {
         if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
         if (map.Path.StartsWith("/memfd:", StringComparison.Ordinal)) throw Unsupported(pid, map, "a memfd mapping");
-        if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero") throw Unsupported(pid, map, "shared anonymous memory");
+        if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero" && map.Deleted)
+        {
+            // MAP_SHARED|MAP_ANONYMOUS: a shmem object the kernel names "/dev/zero (deleted)"; its inode is CRIU's shmid.
+            vma.Status |= VmaStatus.AnonShared;
+            vma.Flags |= (uint)Mman.MAP_ANONYMOUS;
+            vma.Shmid = map.Inode;
+            return vma;
+        }
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
         var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
