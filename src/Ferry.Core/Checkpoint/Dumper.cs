@@ -55,7 +55,7 @@ public static class Dumper
             try
             {
                 var files = new FileTable(request.ImagesDir);
-                var (process, memory, memoryTime) = Collect(tasks, files, request.ImagesDir, log);
+                var (process, memory, sharedBytes, memoryTime) = Collect(tasks, files, request.ImagesDir, log);
                 files.WriteImages();
                 ImageSetWriter.WriteProcess(request.ImagesDir, process);
                 ImageSetWriter.WriteTree(request.ImagesDir, [process], process.Ids);
@@ -67,7 +67,7 @@ public static class Dumper
                     killed = true;
                 }
                 var frozen = clock.Elapsed - frozenAt;
-                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes);
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
                 ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, memory.Pages);
                 return result;
             }
@@ -115,7 +115,7 @@ public static class Dumper
         }
     }
 
-    static (ProcessImages Process, MemoryDumpStats Memory, TimeSpan MemoryTime) Collect(
+    static (ProcessImages Process, MemoryDumpStats Memory, long SharedBytes, TimeSpan MemoryTime) Collect(
         IReadOnlyList<TracedTask> tasks, FileTable files, string imagesDir, Log log)
     {
         var leader = tasks[0];
@@ -152,7 +152,7 @@ public static class Dumper
         var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
         var memoryClock = Stopwatch.StartNew();
         var memory = MemoryDumper.Dump(pid, vmas, stackPointers, imagesDir, PagesId);
-        ShmemDumper.Dump(pid, vmas, imagesDir, PagesId + 1);
+        var sharedBytes = ShmemDumper.Dump(pid, vmas, imagesDir, PagesId + 1);
         var memoryTime = memoryClock.Elapsed;
         log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
             + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");
@@ -176,7 +176,7 @@ public static class Dumper
             Fs = FsDumper.Dump(pid, files, status),
             Fds = fds,
         };
-        return (process, memory, memoryTime);
+        return (process, memory, sharedBytes, memoryTime);
     }
 
     /// <summary>

@@ -47,7 +47,7 @@ internal static class ImageSetWriter
                     PagesScanned = (ulong)pagesScanned, PagesSkippedParent = 0, PagesWritten = (ulong)result.PagesWritten,
                     PagesLazy = 0,
                     // CRIU always writes the shared-memory counters; zdtm adds shpages_written to pages_written.
-                    ShpagesScanned = 0, ShpagesSkippedParent = 0, ShpagesWritten = 0,
+                    ShpagesScanned = (ulong)result.SharedPagesWritten, ShpagesSkippedParent = 0, ShpagesWritten = (ulong)result.SharedPagesWritten,
                 },
             },
         ]);

@@ -37,6 +37,11 @@ public class FerryRoundTripTests
         Assert.Equal(0, round.Stop());
         Assert.Equal("1", round.Target.Result("pattern"));
         Assert.Equal("1", round.Target.Result("shared"));
+        // zdtm checks (pages_written + shpages_written) * 4096 against the size of all pages files.
+        var stats = Ferry.Images.ImageReader.ReadFile(Path.Combine(round.ImagesDir, "stats-dump")).Entries[0].As<Ferry.Images.Protos.stats_entry>().Dump;
+        long pagesBytes = Directory.GetFiles(round.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.True(stats.ShpagesWritten > 0, "no shared pages counted in stats-dump");
+        Assert.Equal(pagesBytes, (long)(stats.PagesWritten + stats.ShpagesWritten) * 4096);
     }
 
     [FerryDumpFact]
@@ -176,6 +181,7 @@ public class FerryRoundTripTests
         public TargetProcess Target { get; }
         public int Pid => Target.Pid;
         public int NumbersAtDump { get; }
+        public string ImagesDir => _images;
         readonly string _images;
 
         RoundTrip(TargetProcess target)
