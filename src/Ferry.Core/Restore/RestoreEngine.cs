@@ -6,8 +6,9 @@ using Ferry.Tracing;
 namespace Ferry.Restore;
 
 /// <summary>
-/// `ferry restore`: read and check every image, check every PID is free, start a husk per process and rebuild it,
-/// then let the tree run. Any failure midway SIGKILLs and reaps what was started: nothing is left behind.
+/// `ferry restore`: read and check every image, check every PID is free, start the root's husk, clone the rest of the
+/// tree from it (<see cref="HuskTree"/>), rebuild every process, then let the whole tree run. Any failure midway
+/// SIGKILLs and reaps what was started: nothing is left behind.
 /// </summary>
 public sealed class RestoreEngine(RestoreRequest request, Log log)
 {
@@ -18,31 +19,36 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var set = DumpSet.Load(request.ImagesDir);
         RestoreSupport.Check(set);
         PidCheck.EnsureFree(set);
-        log.Info($"images of {set.Tasks.Count} process(es) read from {set.Directory}");
-        if (!request.Detach)
-            BecomeSubreaper();
+        log.Info($"images of {set.Tasks.Count} process(es) and {set.Zombies.Count} zombie(s) read from {set.Directory}");
+        // Orphans of the tree come to Ferry, as they would have to CRIU; a failed restore reaps its husks that way.
+        BecomeSubreaper();
 
         if (set.Clocks is { } clocks)
             TimeNamespace.EnterForChildren(clocks, log);
 
         using var tracer = new Tracer();
         using var husks = new HuskLauncher();
-        var task = StartHusk(husks, tracer, set.Root.Pid);
+        var root = StartHusk(husks, tracer, set.Root.Pid);
+        var tree = HuskTree.Build(set, root, innerPids: false, log);
         try
         {
-            new TaskRestorer(task, set.Root, set, log).Rebuild();
+            using (var shared = new SharedObjects(set))
+            {
+                var fileTables = new HashSet<uint>();
+                foreach (var process in tree.Processes)
+                    new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
+            }
             if (request.PidFile is { } pidFile)
                 File.WriteAllText(pidFile, $"{set.Root.Pid}\n");
-            task.Detach();
+            tree.Release();
         }
         catch
         {
-            if (task.IsAttached)
-                task.Kill();
+            tree.Kill(root);
             throw;
         }
         var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        log.Info($"restored pid {set.Root.Pid} in {ms:F1} ms");
+        log.Info($"restored pid {set.Root.Pid} ({tree.Processes.Sum(p => p.Threads.Count)} task(s)) in {ms:F1} ms");
         return set.Root.Pid;
     }
 
@@ -117,7 +123,6 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         return result.Exited ? result.ExitCode : 128 + result.TermSignal;
     }
 
-    /// <summary>Orphans of the restored tree come to Ferry, as they would have to CRIU.</summary>
     static void BecomeSubreaper()
     {
         if (LibC.prctl(Prctl.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
