@@ -38,6 +38,13 @@ public sealed class DumpSet
 
     public TaskImages Root => Tasks[0];
 
+    /// <summary>
+    /// Whether the tree was dumped from a pid namespace of its own without its init (a tree started by `ferry run`):
+    /// its PIDs are the ones inside, so it is restored into a fresh namespace (see Namespaces/FerryNamespaces).
+    /// </summary>
+    public bool RanInOwnPidNamespace =>
+        Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid != 1;
+
     /// <summary>Each shared anonymous memory object of the tree by shmid: its size and contents (offsets in the object).</summary>
     public IReadOnlyDictionary<ulong, SharedMemoryImage> SharedMemory { get; }
 
