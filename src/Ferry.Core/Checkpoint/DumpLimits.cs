@@ -13,9 +13,6 @@ internal static class DumpLimits
 
     public static void Check(int pid, ProcStatus status)
     {
-        var children = ProcTasks.ReadAllChildren(pid);
-        if (children.Count > 0)
-            throw Refuse(pid, $"has child processes ({string.Join(", ", children)}), and dumping process trees is not supported yet");
         if (status.Seccomp != 0)
             throw Refuse(pid, "runs under seccomp, which ferry cannot checkpoint yet");
         foreach (var ns in Namespaces)

@@ -12,5 +12,6 @@ internal sealed class ProcessImages
     public required List<(int Tid, core_entry Core)> Cores { get; init; }
     public required mm_entry Mm { get; init; }
     public required fs_entry Fs { get; init; }
-    public required List<fdinfo_entry> Fds { get; init; }
+    /// <summary>fdinfo-FILES_ID.img; null when another process of the tree shares the descriptor table and wrote it.</summary>
+    public required List<fdinfo_entry>? Fds { get; init; }
 }
