@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Namespaces;
 using Ferry.Procfs;
 using Ferry.Resources.Files;
 using Ferry.Resources.Memory;
@@ -41,8 +42,10 @@ public static class Dumper
     static DumpResult DumpTree(DumpRequest request, Log log)
     {
         var clock = Stopwatch.StartNew();
-        var pid = request.Pid;
-        RequireProcess(pid);
+        RequireProcess(request.Pid);
+        var init = FerryNamespaces.FindFerryInit(request.Pid);
+        var pid = init is { } initPid ? MainProcessOf(initPid) : request.Pid;
+        if (pid != request.Pid) log.Info($"process {request.Pid} lives in the pid namespace of ferry-init {init}: dumping the namespace's tree from its main process {pid}");
         Directory.CreateDirectory(request.ImagesDir);
 
         using var tracer = new Tracer();
@@ -58,33 +61,27 @@ public static class Dumper
             {
                 var tree = ProcessTree.From(pid, seized);
                 var ids = new TaskIds();
-                var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids)).ToList();
+                var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null)).ToList();
 
                 var files = new FileTable(request.ImagesDir);
                 var shmem = new ShmemDumper();
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);
-                var pstree = new Dictionary<int, pstree_entry>();
                 long pages = 0, bytes = 0;
                 var memoryTime = TimeSpan.Zero;
                 foreach (var process in checkedProcesses)
                 {
                     var (images, memory) = collector.Collect(process);
                     ImageSetWriter.WriteProcess(request.ImagesDir, images);
-                    pstree[images.Pid] = images.Pstree;
                     pages += memory.Pages;
                     bytes += memory.Bytes;
                     memoryTime += memory.Time;
                 }
                 foreach (var zombie in tree.Zombies)
-                {
-                    var (entry, core) = ZombieDumper.Dump(zombie.Pid);
-                    ImageSetWriter.WriteZombie(request.ImagesDir, zombie.Pid, core);
-                    pstree[zombie.Pid] = entry;
-                }
+                    ImageSetWriter.WriteZombie(request.ImagesDir, zombie.Vpid, ZombieDumper.Dump(zombie.Pid));
                 var sharedBytes = shmem.WriteImages(request.ImagesDir, () => nextPagesId++);
                 files.WriteImages();
-                ImageSetWriter.WriteTree(request.ImagesDir, tree.Order.Select(p => pstree[p]), ids.Root);
+                ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root);
                 log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
 
                 if (!request.LeaveRunning)
@@ -120,6 +117,21 @@ public static class Dumper
             throw new FerryException($"{pid} is a thread of process {status.Tgid}; dump the process {status.Tgid}");
         if (pid == Environment.ProcessId)
             throw new FerryException("ferry cannot dump itself");
+    }
+
+    /// <summary>
+    /// The tree of a Ferry-made pid namespace is its init's child and that child's descendants (the init itself is
+    /// recreated by a restore, never dumped); orphans the init adopted would make a second tree.
+    /// </summary>
+    static int MainProcessOf(int init)
+    {
+        var children = ProcTasks.ReadAllChildren(init);
+        return children.Count switch
+        {
+            1 => children[0],
+            0 => throw new FerryException($"the pid namespace of ferry-init {init} has no process left to dump"),
+            _ => throw new FerryException($"the pid namespace of ferry-init {init} holds {children.Count} separate trees (processes {string.Join(", ", children)}: orphans were adopted by the init); ferry dumps one tree"),
+        };
     }
 
     static SeizedTree Freeze(Tracer tracer, int pid)

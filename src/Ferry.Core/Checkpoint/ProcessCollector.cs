@@ -26,12 +26,13 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
     /// What can be refused without touching the process: its limits, descriptor kinds and shared kernel objects.
     /// <paramref name="ids"/> gives a process's ids (and whether its descriptor table is met for the first time).
     /// </summary>
-    public static CheckedProcess Check(TreeProcess process, TaskIds ids)
+    /// <param name="inFerryNamespace">The tree lives in a pid (and mount) namespace of ferry-init's.</param>
+    public static CheckedProcess Check(TreeProcess process, TaskIds ids, bool inFerryNamespace)
     {
         var pid = process.Pid;
         var stat = ProcStatFile.Read(pid);
         var status = ProcStatusFile.Read(pid);
-        DumpLimits.Check(pid, status);
+        DumpLimits.Check(pid, status, inFerryNamespace);
         var fds = ProcFds.Read(pid);
         FdDumper.RefuseUnsupported(pid, fds);
         var taskIds = ids.Of(pid, out var newFileTable);
@@ -41,6 +42,7 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
     public (ProcessImages Images, ProcessMemory Memory) Collect(CheckedProcess process)
     {
         var tasks = process.Process.Threads;
+        var virtualTids = process.Process.Pstree.Threads;
         var leader = tasks[0];
         var pid = leader.Pid;
 
@@ -57,11 +59,11 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         {
             var tc = ProcessCoreDumper.Dump(leader, scratch, process.Stat);
             facts = MmDumper.Ask(leader);
-            foreach (var thread in tasks)
+            for (var i = 0; i < tasks.Count; i++)
             {
-                var core = ThreadDumper.Dump(thread, scratch, isLeader: thread == leader);
-                if (thread == leader) core.Tc = tc;
-                cores.Add((thread.Tid, core));
+                var core = ThreadDumper.Dump(tasks[i], scratch, isLeader: i == 0);
+                if (i == 0) core.Tc = tc;
+                cores.Add(((int)virtualTids[i], core));
             }
         }
         log.Debug($"process {pid}: task state of {tasks.Count} thread(s) saved");
@@ -71,21 +73,15 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         var mm = MmDumper.Dump(pid, process.Stat, facts, files, vmas);
         var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
         var memoryClock = Stopwatch.StartNew();
-        var memory = MemoryDumper.Dump(pid, vmas, stackPointers, imagesDir, nextPagesId());
+        var memory = MemoryDumper.Dump(pid, process.Process.Vpid, vmas, stackPointers, imagesDir, nextPagesId());
         shmem.Add(pid, vmas);
         var memoryTime = memoryClock.Elapsed;
         log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
             + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");
 
-        var stat = process.Stat;
         var images = new ProcessImages
         {
-            Pid = pid,
-            Pstree = new pstree_entry
-            {
-                Pid = (uint)pid, Ppid = (uint)process.Process.Ppid, Pgid = (uint)stat.Pgrp, Sid = (uint)stat.Session,
-                Threads = { tasks.Select(t => (uint)t.Tid) },
-            },
+            Pid = process.Process.Vpid,
             Ids = process.Ids,
             Cores = cores,
             Mm = mm,

@@ -9,13 +9,16 @@ namespace Ferry.Checkpoint;
 /// process has, equal when shared. As in CRIU, the dumper's own objects come first and get id 1 (the inventory's
 /// root_ids), so the tree's count from 2. Only a descriptor table may be shared between processes (CLONE_FILES);
 /// sharing the others (CLONE_VM, CLONE_FS, CLONE_SIGHAND without CLONE_THREAD) cannot be restored, and CRIU refuses it too.
+/// Namespaces are numbered as CRIU numbers them: one counter for all kinds, in the order met, the dumper's own first
+/// (pid 1, net 2, ipc 3, uts 4, time 5, mnt 6, user 7, cgroup 8), so a tree in a namespace of its own gets a
+/// pid_ns_id other than root_ids.pid_ns_id.
 /// </summary>
 internal sealed class TaskIds
 {
-    // Namespaces are not dumped yet: every process is in the dumper's own (DumpLimits checks), under CRIU's ids.
-    const uint PidNs = 1, NetNs = 2, IpcNs = 3, UtsNs = 4, TimeNs = 5, MntNs = 6, UserNs = 7, CgroupNs = 8;
+    static readonly string[] NamespaceKinds = ["pid", "net", "ipc", "uts", "time", "mnt", "user", "cgroup"];
 
     readonly KcmpIdTable<int> _vm, _files, _fs, _sighand;
+    readonly Dictionary<string, uint> _namespaces = new(); // "pid:[4026531836]" (the /proc/PID/ns link) -> id
 
     public TaskIds()
     {
@@ -49,10 +52,34 @@ internal sealed class TaskIds
             FilesId = files.Id,
             FsId = Unshared(_fs, pid, "cwd, root and umask (CLONE_FS)"),
             SighandId = Unshared(_sighand, pid, "signal handlers (CLONE_SIGHAND)"),
-            PidNsId = PidNs, NetNsId = NetNs, IpcNsId = IpcNs, UtsNsId = UtsNs, TimeNsId = TimeNs, MntNsId = MntNs,
-            UserNsId = UserNs, CgroupNsId = CgroupNs,
         };
+        var ns = NamespaceKinds.Select(kind => Namespace(pid, kind)).ToArray();
+        if (ns[0] is { } pidNs) ids.PidNsId = pidNs;
+        if (ns[1] is { } netNs) ids.NetNsId = netNs;
+        if (ns[2] is { } ipcNs) ids.IpcNsId = ipcNs;
+        if (ns[3] is { } utsNs) ids.UtsNsId = utsNs;
+        if (ns[4] is { } timeNs) ids.TimeNsId = timeNs;
+        if (ns[5] is { } mntNs) ids.MntNsId = mntNs;
+        if (ns[6] is { } userNs) ids.UserNsId = userNs;
+        if (ns[7] is { } cgroupNs) ids.CgroupNsId = cgroupNs;
         return ids;
+    }
+
+    /// <summary>The id of the process's namespace of this kind; null when the kernel has no such kind.</summary>
+    uint? Namespace(int pid, string kind)
+    {
+        string? link;
+        try
+        {
+            link = new FileInfo($"/proc/{pid}/ns/{kind}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        if (link is null) return null;
+        if (!_namespaces.TryGetValue(link, out var id)) _namespaces[link] = id = (uint)_namespaces.Count + 1;
+        return id;
     }
 
     static uint Unshared(KcmpIdTable<int> table, int pid, string what)

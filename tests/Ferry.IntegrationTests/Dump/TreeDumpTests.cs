@@ -4,6 +4,7 @@ using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
+using Ferry.Namespaces;
 using Xunit;
 
 namespace Ferry.IntegrationTests.Dump;
@@ -239,6 +240,47 @@ public sealed class TreeDumpTests
         {
             var seen = LastPair(target, role).Other;
             target.WaitFor(() => LastPair(target, role).Other > seen + 10, $"{role} seeing the other's counter after the dump");
+        }
+    }
+
+    [CritFact]
+    public void A_tree_in_a_Ferry_pid_namespace_is_dumped_from_the_init_s_child_with_the_pids_inside()
+    {
+        var root = Directory.CreateTempSubdirectory("ferry-dump-ns-").FullName;
+        var work = Path.Combine(root, "work");
+        var images = Path.Combine(root, "images");
+        Directory.CreateDirectory(work);
+        try
+        {
+            using var program = NamespacedProgram.Start("/bin/sh",
+                ["-c", "exec \"$0\" \"$1\" > \"$1/stdout\" 2>&1", TestTargets.Path("tree_pipes"), work]);
+            program.Proceed();
+            var stdout = Path.Combine(work, "stdout");
+            Poll.Until(() => File.Exists(stdout) && File.ReadAllText(stdout).Contains("ready\n"), "tree_pipes to be ready in its namespace");
+            var inner = File.ReadAllLines(stdout).Where(l => l.Contains('=')).ToDictionary(l => l.Split('=')[0], l => uint.Parse(l.Split('=')[1], CultureInfo.InvariantCulture));
+
+            // Named by its main process's PID here; the init is never dumped.
+            var result = FerryBinary.Run("dump", "-t", program.ProgramPid.ToString(CultureInfo.InvariantCulture), "-D", images, "-o", "dump.log", "-v4", "--leave-running");
+
+            Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{File.ReadAllText(Path.Combine(images, "dump.log"))}");
+            var pstree = Images.Entries<pstree_entry>(Path.Combine(images, "pstree.img"));
+            Assert.Equal([(2u, 0u), (inner["child1"], 2u), (inner["child2"], inner["child1"])], pstree.Select(p => (p.Pid, p.Ppid)));
+            var rootIds = Images.Single<inventory_entry>(Path.Combine(images, "inventory.img")).RootIds;
+            foreach (var entry in pstree)
+            {
+                Assert.Equal(entry.Pid, Assert.Single(entry.Threads));
+                var ids = Images.Single<task_kobj_ids_entry>(Path.Combine(images, $"ids-{entry.Pid}.img"));
+                Assert.NotEqual(rootIds.PidNsId, ids.PidNsId);
+                Assert.NotEqual(rootIds.MntNsId, ids.MntNsId);
+                Assert.Equal(rootIds.NetNsId, ids.NetNsId);
+                Assert.True(File.Exists(Path.Combine(images, $"core-{entry.Pid}.img")));
+                Assert.True(File.Exists(Path.Combine(images, $"pagemap-{entry.Pid}.img")));
+            }
+            Assert.Contains("tree_pipes", Crit.Explore(images, "ps"));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 

@@ -4,8 +4,8 @@ using Ferry.Procfs;
 namespace Ferry.Resources.TaskState;
 
 /// <summary>
-/// A zombie of the tree (exited, not yet reaped by its parent) as CRIU writes one: a pstree entry whose only thread is
-/// itself, and a core-PID.img with just the task part: task_state TASK_DEAD and the exit code in wait-status form (what
+/// The core-PID.img of a zombie of the tree (exited, not yet reaped by its parent) as CRIU writes one (its pstree entry
+/// lists itself as its only thread): just the task part, task_state TASK_DEAD and the exit code in wait-status form (what
 /// /proc/PID/stat reports: exit status &lt;&lt; 8, or the killing signal), which the restore turns back into an exit()
 /// or a kill. It has no ids, mm, fs, fdinfo or pages: its resources are gone.
 /// </summary>
@@ -13,15 +13,10 @@ internal static class ZombieDumper
 {
     const uint TaskDead = 2;
 
-    public static (pstree_entry Pstree, core_entry Core) Dump(int pid)
+    public static core_entry Dump(int pid)
     {
         var stat = ProcStatFile.Read(pid);
-        var pstree = new pstree_entry
-        {
-            Pid = (uint)pid, Ppid = (uint)stat.PPid, Pgid = (uint)stat.Pgrp, Sid = (uint)stat.Session,
-            Threads = { (uint)pid },
-        };
-        var core = new core_entry
+        return new core_entry
         {
             Mtype = core_entry.Types.march.X8664,
             Tc = new task_core_entry
@@ -30,6 +25,5 @@ internal static class ZombieDumper
                 Comm = stat.Comm,
             },
         };
-        return (pstree, core);
     }
 }
