@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Namespaces;
 using Ferry.Procfs;
 using Ferry.Resources.Files;
 using Ferry.Resources.Memory;
@@ -11,24 +12,26 @@ using Ferry.Tracing;
 namespace Ferry.Checkpoint;
 
 /// <summary>
-/// `ferry dump`: freeze a process with ptrace (seize + interrupt every thread), collect its state from /proc,
-/// from ptrace and from system calls run inside it, write CRIU 4.x images, then kill it (CRIU's default) or let
-/// it run on. A failed dump detaches without changing anything in the process: injected calls restore registers
-/// and signal mask, and the scratch page is unmapped before release.
+/// `ferry dump`: freeze a process tree with ptrace (every thread of every process, parents stopped before their
+/// children are listed, so the tree cannot grow), collect each process (<see cref="ProcessCollector"/>) and what they
+/// share (open file descriptions, pipes, shared anonymous memory), write CRIU 4.x images, then kill every process
+/// (CRIU's default) or let them all run on. Everything that can be refused is checked for every process before any
+/// of them is asked anything; a failed dump detaches from every task without changing it (injected calls restore
+/// registers and signal mask, scratch pages are unmapped before release).
 /// </summary>
 public static class Dumper
 {
-    const uint PagesId = 1;
-
     public static DumpResult Dump(DumpRequest request, Log log)
     {
         try
         {
-            return DumpProcess(request, log);
+            return DumpTree(request, log);
         }
-        catch (ProcessNotFoundException)
+        catch (ProcessNotFoundException e)
         {
-            throw new FerryException($"process {request.Pid} exited during the dump");
+            throw new FerryException(e.Pid == request.Pid
+                ? $"process {request.Pid} exited during the dump"
+                : $"process {e.Pid} of the tree of {request.Pid} exited during the dump");
         }
         catch (Exception e) when (e is LinuxException or TracingException or ProcFormatException or InvalidOperationException or InvalidDataException)
         {
@@ -36,45 +39,65 @@ public static class Dumper
         }
     }
 
-    static DumpResult DumpProcess(DumpRequest request, Log log)
+    static DumpResult DumpTree(DumpRequest request, Log log)
     {
         var clock = Stopwatch.StartNew();
-        var pid = request.Pid;
-        RequireProcess(pid);
+        RequireProcess(request.Pid);
+        var init = FerryNamespaces.FindFerryInit(request.Pid);
+        var pid = init is { } initPid ? MainProcessOf(initPid) : request.Pid;
+        if (pid != request.Pid) log.Info($"process {request.Pid} lives in the pid namespace of ferry-init {init}: dumping the namespace's tree from its main process {pid}");
         Directory.CreateDirectory(request.ImagesDir);
 
         using var tracer = new Tracer();
-        var tasks = Freeze(tracer, pid);
+        var seized = Freeze(tracer, pid);
         var frozenAt = clock.Elapsed;
-        log.Info($"froze process {pid} ({tasks.Count} thread(s)) in {frozenAt.TotalMilliseconds:F2} ms");
-        // Everything that touches the task runs on the tracer thread: each ptrace request from elsewhere would
+        log.Info($"froze the tree of {pid} ({seized.Tasks.Select(t => t.Pid).Distinct().Count()} process(es), {seized.Tasks.Count} thread(s), {seized.Zombies.Count} zombie(s)) in {frozenAt.TotalMilliseconds:F2} ms");
+        // Everything that touches the tasks runs on the tracer thread: each ptrace request from elsewhere would
         // cost a hand-off between threads, and a dump makes hundreds of them.
         return tracer.Run(() =>
         {
             var killed = false;
             try
             {
+                var tree = ProcessTree.From(pid, seized);
+                var ids = new TaskIds();
+                var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null)).ToList();
+
                 var files = new FileTable(request.ImagesDir);
-                var (process, memory, sharedBytes, memoryTime) = Collect(tasks, files, request.ImagesDir, log);
+                var shmem = new ShmemDumper();
+                uint nextPagesId = 1;
+                var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);
+                long pages = 0, bytes = 0;
+                var memoryTime = TimeSpan.Zero;
+                foreach (var process in checkedProcesses)
+                {
+                    var (images, memory) = collector.Collect(process);
+                    ImageSetWriter.WriteProcess(request.ImagesDir, images);
+                    pages += memory.Pages;
+                    bytes += memory.Bytes;
+                    memoryTime += memory.Time;
+                }
+                foreach (var zombie in tree.Zombies)
+                    ImageSetWriter.WriteZombie(request.ImagesDir, zombie.Vpid, ZombieDumper.Dump(zombie.Pid));
+                var sharedBytes = shmem.WriteImages(request.ImagesDir, () => nextPagesId++);
                 files.WriteImages();
-                ImageSetWriter.WriteProcess(request.ImagesDir, process);
-                ImageSetWriter.WriteTree(request.ImagesDir, [process], process.Ids);
+                ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root);
                 log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
 
                 if (!request.LeaveRunning)
                 {
-                    Kill(tasks);
+                    Kill(tree);
                     killed = true;
                 }
                 var frozen = clock.Elapsed - frozenAt;
-                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
-                ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, memory.Pages);
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
+                ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, pages);
                 return result;
             }
             finally
             {
-                if (!killed) Release(tasks, log);
-                log.Info($"released process {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({(killed ? "killed" : "running")})");
+                if (!killed) Release(seized.Tasks, log);
+                log.Info($"released the tree of {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({(killed ? "killed" : "running")})");
             }
         });
     }
@@ -96,11 +119,26 @@ public static class Dumper
             throw new FerryException("ferry cannot dump itself");
     }
 
-    static IReadOnlyList<TracedTask> Freeze(Tracer tracer, int pid)
+    /// <summary>
+    /// The tree of a Ferry-made pid namespace is its init's child and that child's descendants (the init itself is
+    /// recreated by a restore, never dumped); orphans the init adopted would make a second tree.
+    /// </summary>
+    static int MainProcessOf(int init)
+    {
+        var children = ProcTasks.ReadAllChildren(init);
+        return children.Count switch
+        {
+            1 => children[0],
+            0 => throw new FerryException($"the pid namespace of ferry-init {init} has no process left to dump"),
+            _ => throw new FerryException($"the pid namespace of ferry-init {init} holds {children.Count} separate trees (processes {string.Join(", ", children)}: orphans were adopted by the init); ferry dumps one tree"),
+        };
+    }
+
+    static SeizedTree Freeze(Tracer tracer, int pid)
     {
         try
         {
-            return tracer.SeizeProcess(pid);
+            return tracer.SeizeTree(pid);
         }
         catch (LinuxException e) when (e.ErrorNumber == Errno.ESRCH)
         {
@@ -115,82 +153,20 @@ public static class Dumper
         }
     }
 
-    static (ProcessImages Process, MemoryDumpStats Memory, long SharedBytes, TimeSpan MemoryTime) Collect(
-        IReadOnlyList<TracedTask> tasks, FileTable files, string imagesDir, Log log)
-    {
-        var leader = tasks[0];
-        var pid = leader.Pid;
-        var stat = ProcStatFile.Read(pid);
-        var status = ProcStatusFile.Read(pid);
-
-        DumpLimits.Check(pid, status);
-
-        // Descriptors first: an unsupported kind ends the dump before anything was asked of the task.
-        var fds = new FdDumper(pid, files).Dump();
-        log.Debug($"process {pid}: {fds.Count} descriptors saved");
-
-        var cores = new List<(int, core_entry)>();
-        MmDumper.TaskFacts facts;
-        using (var scratch = leader.MapScratch())
-        {
-            var tc = ProcessCoreDumper.Dump(leader, scratch, stat);
-            facts = MmDumper.Ask(leader);
-            foreach (var thread in tasks)
-            {
-                var core = ThreadDumper.Dump(thread, scratch, isLeader: thread == leader);
-                if (thread == leader) core.Tc = tc;
-                cores.Add((thread.Tid, core));
-            }
-        }
-
-        log.Debug($"process {pid}: task state of {tasks.Count} thread(s) saved");
-
-        // The scratch page is gone again: the VMAs read now are the task's own.
-        var vmas = VmaCollector.Collect(pid, files);
-        var mm = MmDumper.Dump(pid, stat, facts, files, vmas);
-        log.Debug($"process {pid}: {vmas.Count} VMAs listed");
-        var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
-        var memoryClock = Stopwatch.StartNew();
-        var memory = MemoryDumper.Dump(pid, vmas, stackPointers, imagesDir, PagesId);
-        var sharedBytes = ShmemDumper.Dump(pid, vmas, imagesDir, PagesId + 1);
-        var memoryTime = memoryClock.Elapsed;
-        log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
-            + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");
-
-        var ids = new task_kobj_ids_entry
-        {
-            VmId = 1, FilesId = 1, FsId = 1, SighandId = 1,
-            PidNsId = 1, NetNsId = 2, IpcNsId = 3, UtsNsId = 4, TimeNsId = 5, MntNsId = 6, UserNsId = 7, CgroupNsId = 8,
-        };
-        var process = new ProcessImages
-        {
-            Pid = pid,
-            Pstree = new pstree_entry
-            {
-                Pid = (uint)pid, Ppid = 0, Pgid = (uint)stat.Pgrp, Sid = (uint)stat.Session,
-                Threads = { tasks.Select(t => (uint)t.Tid) },
-            },
-            Ids = ids,
-            Cores = cores,
-            Mm = mm,
-            Fs = FsDumper.Dump(pid, files, status),
-            Fds = fds,
-        };
-        return (process, memory, sharedBytes, memoryTime);
-    }
-
     /// <summary>
-    /// CRIU's default end of a dump: the process is killed once its images are safely written. Ferry does not wait
-    /// for the kernel to tear the address space down (a quarter of a second for 2 GiB): the process is already
-    /// dead to everyone, and the tracer lets go of it when it is disposed.
+    /// CRIU's default end of a dump: every process of the tree is killed once the images are safely written (zombies
+    /// go when their killed parents do). Ferry does not wait for the kernel to tear the address spaces down (a quarter
+    /// of a second for 2 GiB): the processes are already dead to everyone, and the tracer lets go of them when it is
+    /// disposed.
     /// </summary>
-    static void Kill(IReadOnlyList<TracedTask> tasks)
+    static void Kill(ProcessTree tree)
     {
-        if (LibC.kill(tasks[0].Pid, Ferry.Linux.Signals.SIGKILL) < 0)
-            throw LinuxException.FromLastError("kill(SIGKILL)", tasks[0].Pid);
+        foreach (var process in tree.Processes)
+            if (LibC.kill(process.Pid, Ferry.Linux.Signals.SIGKILL) < 0)
+                throw LinuxException.FromLastError("kill(SIGKILL)", process.Pid);
     }
 
-    /// <summary>Detaches every thread: each resumes exactly where it was stopped.</summary>
+    /// <summary>Detaches every thread of the tree: each resumes exactly where it was stopped.</summary>
     static void Release(IReadOnlyList<TracedTask> tasks, Log log)
     {
         foreach (var task in tasks)

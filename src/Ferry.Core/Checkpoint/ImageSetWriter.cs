@@ -13,12 +13,18 @@ internal static class ImageSetWriter
         ImageFile.Write(Path.Combine(dir, $"ids-{p.Pid}.img"), ImageFile.Magic.Ids, [p.Ids]);
         ImageFile.Write(Path.Combine(dir, $"mm-{p.Pid}.img"), ImageFile.Magic.Mm, [p.Mm]);
         ImageFile.Write(Path.Combine(dir, $"fs-{p.Pid}.img"), ImageFile.Magic.Fs, [p.Fs]);
-        ImageFile.Write(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageFile.Magic.Fdinfo, p.Fds);
+        if (p.Fds is not null)
+            ImageFile.Write(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageFile.Magic.Fdinfo, p.Fds);
     }
 
-    public static void WriteTree(string dir, IEnumerable<ProcessImages> processes, task_kobj_ids_entry rootIds)
+    /// <summary>A zombie has only its core image (the task part: state and exit code).</summary>
+    public static void WriteZombie(string dir, int pid, core_entry core) =>
+        ImageFile.Write(Path.Combine(dir, $"core-{pid}.img"), ImageFile.Magic.Core, [core]);
+
+    /// <param name="pstree">One entry per process, zombies included, parents before children.</param>
+    public static void WriteTree(string dir, IEnumerable<pstree_entry> pstree, task_kobj_ids_entry rootIds)
     {
-        ImageFile.Write(Path.Combine(dir, "pstree.img"), ImageFile.Magic.Pstree, processes.Select(p => p.Pstree));
+        ImageFile.Write(Path.Combine(dir, "pstree.img"), ImageFile.Magic.Pstree, pstree);
         ImageFile.Write(Path.Combine(dir, "inventory.img"), ImageFile.Magic.Inventory,
         [
             new inventory_entry

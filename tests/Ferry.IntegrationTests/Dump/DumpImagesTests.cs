@@ -36,7 +36,7 @@ public sealed class DumpImagesTests
         Assert.Equal(ExpectedVmas(maps), mm.Vmas.Select(v => (v.Start, v.End, v.Prot)).ToList());
 
         var files = Images.Entries<file_entry>(target.Image("files.img")).ToDictionary(f => f.Id);
-        var fds = Images.Entries<fdinfo_entry>(target.Image("fdinfo-1.img")).ToDictionary(f => (int)f.Fd);
+        var fds = Images.Entries<fdinfo_entry>(target.Image("fdinfo-2.img")).ToDictionary(f => (int)f.Fd);
         var work = target.WorkDir;
         var data = files[fds[3].Id].Reg;
         Assert.Equal((Path.Combine(work, "data.txt"), 5UL, OpenFlags.O_RDONLY), (data.Name, data.Pos, (int)data.Flags & 3));
@@ -112,7 +112,7 @@ public sealed class DumpImagesTests
         long pagesBytes = Directory.GetFiles(target.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
         Assert.Equal(pagesBytes, ((long)stats["pages_written"]! + (long)stats["shpages_written"]!) * 4096);
 
-        var fdinfo = Crit.Decode(target.Image("fdinfo-1.img"))["entries"]!.AsArray();
+        var fdinfo = Crit.Decode(target.Image("fdinfo-2.img"))["entries"]!.AsArray();
         Assert.Equal(Enumerable.Range(0, 12), fdinfo.Select(e => (int)e!["fd"]!).Where(fd => fd < 12));
         var pipes = Crit.Decode(target.Image("pipes-data.img"))["entries"]!.AsArray();
         Assert.Equal("pipe-bytes\n", Encoding.ASCII.GetString(Convert.FromBase64String(((string)pipes[0]!["extra"]!).Replace("\n", ""))));

@@ -8,18 +8,16 @@ namespace Ferry.Resources.Files;
 /// <summary>
 /// The descriptor table of a task (fdinfo-ID.img entries) and the file objects behind it (files.img). Each
 /// descriptor is taken into Ferry with pidfd_getfd and inspected here; the task's own descriptors are not touched.
-/// Descriptors that share one open file description (dup, inheritance) share one file id, found with kcmp.
-/// A kind Ferry cannot restore stops the dump with one line naming the process, the descriptor and the kind.
+/// Descriptors that share one open file description (dup, inheritance, in this process or another of the tree) share
+/// one file id, found with kcmp by the tree-wide <see cref="FileTable"/>. A kind Ferry cannot restore stops the dump
+/// with one line naming the process, the descriptor and the kind.
 /// </summary>
 internal sealed class FdDumper(int pid, FileTable files)
 {
-    readonly List<(ulong Dev, ulong Ino, int Fd, uint Id)> _descriptions = new();
-
-    public List<fdinfo_entry> Dump()
+    /// <param name="table">The process's descriptors, as checked by <see cref="RefuseUnsupported"/>.</param>
+    public List<fdinfo_entry> Dump(List<FdEntry> table)
     {
-        var result = new List<fdinfo_entry>();
-        var table = ProcFds.Read(pid);
-        RefuseUnsupported(table);
+        var result = new List<fdinfo_entry>(table.Count);
         using var pidfd = PidFd.Open(pid);
         foreach (var fd in table)
         {
@@ -37,7 +35,7 @@ internal sealed class FdDumper(int pid, FileTable files)
     }
 
     /// <summary>Checks every descriptor's kind before anything is collected, so a refused dump fails fast.</summary>
-    void RefuseUnsupported(List<FdEntry> table)
+    public static void RefuseUnsupported(int pid, List<FdEntry> table)
     {
         foreach (var fd in table)
         {
@@ -66,9 +64,8 @@ internal sealed class FdDumper(int pid, FileTable files)
             : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR ? fd_types.Reg
             : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {st.st_mode:o}), which ferry cannot checkpoint yet; the process was left running untouched");
 
-        if (Shared(fd.Fd, st) is { } known) return (type, known);
-        var id = files.NextId();
-        _descriptions.Add((st.st_dev, st.st_ino, fd.Fd, id));
+        var (id, isNew) = files.Description(pid, fd.Fd, st);
+        if (!isNew) return (type, id);
         var flags = info.Flags & ~(uint)OpenFlags.O_CLOEXEC;
         switch (type)
         {
@@ -110,18 +107,6 @@ internal sealed class FdDumper(int pid, FileTable files)
             }
         }
         return (type, id);
-    }
-
-    /// <summary>The id of an earlier descriptor of the same open file description, if any.</summary>
-    uint? Shared(int fd, in FileStatus st)
-    {
-        foreach (var d in _descriptions)
-        {
-            if (d.Dev != st.st_dev || d.Ino != st.st_ino) continue;
-            const int KCMP_FILE = 0;
-            if (LibC.syscall(Sys.kcmp, pid, pid, KCMP_FILE, d.Fd, fd, 0) == 0) return d.Id;
-        }
-        return null;
     }
 
     static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };

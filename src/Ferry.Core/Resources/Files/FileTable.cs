@@ -8,10 +8,20 @@ namespace Ferry.Resources.Files;
 /// <summary>
 /// The file objects of a dump (files.img) and what hangs off them: pipe and FIFO contents, ghost files for deleted
 /// files and their remap entries. Ids count from 1 across every kind, as CRIU's do. Files named by path (mapped
-/// files, exe, cwd, root) are shared by device, inode and open flags; descriptors are shared by the caller (kcmp).
+/// files, exe, cwd, root) are shared by device, inode and open flags; descriptors by open file description (kcmp).
+/// One table serves a whole process tree, so a description several processes hold is one entry.
 /// </summary>
-internal sealed class FileTable(string imagesDir)
+internal sealed class FileTable
 {
+    readonly string _imagesDir;
+    readonly KcmpIdTable<(ulong Dev, ulong Ino)> _descriptions;
+
+    public FileTable(string imagesDir)
+    {
+        _imagesDir = imagesDir;
+        _descriptions = new KcmpIdTable<(ulong, ulong)>(Kcmp.KCMP_FILE, NextId);
+    }
+
     readonly Dictionary<(ulong Dev, ulong Ino, uint Flags), uint> _byInode = new();
     readonly Dictionary<(ulong Dev, ulong Ino), uint> _ghostByInode = new();
     uint _nextId = 1;
@@ -27,6 +37,16 @@ internal sealed class FileTable(string imagesDir)
     public uint NextId() => _nextId++;
 
     public void Add(file_entry entry) => Entries.Add(entry);
+
+    /// <summary>
+    /// The file id of the open file description behind descriptor <paramref name="fd"/> of process
+    /// <paramref name="pid"/>; IsNew the first time the description is met (the caller then adds its entry).
+    /// </summary>
+    public (uint Id, bool IsNew) Description(int pid, int fd, in FileStatus st)
+    {
+        var (id, isNew, _) = _descriptions.Get((st.st_dev, st.st_ino), pid, fd);
+        return (id, isNew);
+    }
 
     /// <summary>
     /// A file reached through <paramref name="openable"/> (a /proc link that opens the very inode, even if deleted)
@@ -61,7 +81,7 @@ internal sealed class FileTable(string imagesDir)
         if (!_ghostByInode.TryGetValue((st.st_dev, st.st_ino), out var ghostId))
         {
             ghostId = _nextGhostId++;
-            GhostFileWriter.Write(Path.Combine(imagesDir, $"ghost-file-{ghostId:x}.img"), openable, st);
+            GhostFileWriter.Write(Path.Combine(_imagesDir, $"ghost-file-{ghostId:x}.img"), openable, st);
             _ghostByInode[(st.st_dev, st.st_ino)] = ghostId;
         }
         Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = ghostId, RemapType = remap_type.Ghost });
@@ -86,17 +106,17 @@ internal sealed class FileTable(string imagesDir)
     /// <summary>files.img, pipes-data.img, fifo-data.img and remap-fpath.img (the last three only when they have entries).</summary>
     public void WriteImages()
     {
-        ImageFile.Write(Path.Combine(imagesDir, "files.img"), ImageFile.Magic.Files, Entries);
+        ImageFile.Write(Path.Combine(_imagesDir, "files.img"), ImageFile.Magic.Files, Entries);
         WriteData("pipes-data.img", ImageFile.Magic.PipesData, PipeData);
         WriteData("fifo-data.img", ImageFile.Magic.FifoData, FifoData);
         if (Remaps.Count > 0)
-            ImageFile.Write(Path.Combine(imagesDir, "remap-fpath.img"), ImageFile.Magic.RemapFpath, Remaps);
+            ImageFile.Write(Path.Combine(_imagesDir, "remap-fpath.img"), ImageFile.Magic.RemapFpath, Remaps);
     }
 
     void WriteData(string name, ImageFile.Magic magic, List<(pipe_data_entry Entry, byte[] Data)> data)
     {
         if (data.Count == 0) return;
-        using var writer = ImageFile.Create(Path.Combine(imagesDir, name), magic);
+        using var writer = ImageFile.Create(Path.Combine(_imagesDir, name), magic);
         foreach (var (entry, bytes) in data) writer.Write(entry, bytes);
     }
 

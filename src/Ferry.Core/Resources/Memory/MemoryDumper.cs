@@ -23,14 +23,15 @@ internal static unsafe class MemoryDumper
     const int BufferBytes = 32 << 20;
     const int MaxIovecs = 1024;
 
-    public static MemoryDumpStats Dump(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
+    /// <param name="vpid">The PID inside the task's pid namespace, which names its pagemap image.</param>
+    public static MemoryDumpStats Dump(int pid, int vpid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
         string imagesDir, uint pagesId)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var runs = PageScanner.Scan(pid, vmas, stackPointers);
         var scan = clock.Elapsed;
         TimeSpan read = default, writeWait = default;
-        WritePagemap(Path.Combine(imagesDir, $"pagemap-{pid}.img"), pagesId, runs);
+        WritePagemap(Path.Combine(imagesDir, $"pagemap-{vpid}.img"), pagesId, runs);
         var total = runs.Sum(r => (long)r.Pages) * (long)PageScanner.PageSize;
         using (var pages = new FileStream(Path.Combine(imagesDir, $"pages-{pagesId}.img"), new FileStreamOptions
                {

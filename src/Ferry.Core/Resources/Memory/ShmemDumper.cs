@@ -5,25 +5,51 @@ using Ferry.Images.Protos;
 namespace Ferry.Resources.Memory;
 
 /// <summary>
-/// Writes the contents of each shared anonymous memory object the task maps to pagemap-shmem-SHMID.img and its own
-/// pages-ID.img, as CRIU does: run addresses are offsets in the object, not addresses in the task. The object is read
-/// through /proc/PID/map_files (so pages the task never touched or no longer maps are found too); pages of zeros are
-/// left out, a new object is zero-filled.
+/// Writes the contents of each shared anonymous memory object of a process tree to pagemap-shmem-SHMID.img and its own
+/// pages-ID.img, as CRIU does: once per object however many processes and VMAs map it (the shmid is the object's
+/// inode, so equal shmids are one object), with run addresses that are offsets in the object, not addresses in a
+/// task. The object is read through /proc/PID/map_files of one of its mappings (so pages no task touched or still
+/// maps are found too); pages of zeros are left out, a new object is zero-filled.
 /// </summary>
-internal static class ShmemDumper
+internal sealed class ShmemDumper
 {
     const int ChunkBytes = 1 << 20;
 
+    readonly Dictionary<ulong, SharedObject> _objects = new();
+    readonly List<SharedObject> _inOrder = new();
+
+    /// <summary>One object: a mapping to read it through and the end of its furthest mapping in the tree.</summary>
+    sealed class SharedObject(int pid, vma_entry vma)
+    {
+        public int Pid { get; } = pid;
+        public vma_entry Vma { get; } = vma;
+        public ulong End { get; set; }
+    }
+
+    /// <summary>Notes the VMAs of process <paramref name="pid"/> marked VMA_ANON_SHARED.</summary>
+    public void Add(int pid, IEnumerable<vma_entry> vmas)
+    {
+        foreach (var vma in vmas)
+        {
+            if ((vma.Status & VmaStatus.AnonShared) == 0) continue;
+            if (!_objects.TryGetValue(vma.Shmid, out var shared))
+            {
+                _objects[vma.Shmid] = shared = new SharedObject(pid, vma);
+                _inOrder.Add(shared);
+            }
+            shared.End = Math.Max(shared.End, vma.Pgoff + (vma.End - vma.Start));
+        }
+    }
+
     /// <summary>
-    /// Dumps each object mapped by VMAs marked VMA_ANON_SHARED once, from offset 0 to the end of its furthest mapping;
-    /// pages ids are taken from <paramref name="firstPagesId"/> on.
+    /// Dumps each object from offset 0 to the end of its furthest mapping, in the order first met; pages ids come from
+    /// <paramref name="nextPagesId"/>. Every task must still be frozen. Returns the bytes written.
     /// </summary>
-    public static long Dump(int pid, IReadOnlyList<vma_entry> vmas, string imagesDir, uint firstPagesId)
+    public long WriteImages(string imagesDir, Func<uint> nextPagesId)
     {
         long bytes = 0;
-        var pagesId = firstPagesId;
-        foreach (var mappings in vmas.Where(v => (v.Status & VmaStatus.AnonShared) != 0).GroupBy(v => v.Shmid))
-            bytes += DumpOne(pid, mappings.First(), mappings.Max(v => v.Pgoff + (v.End - v.Start)), imagesDir, pagesId++);
+        foreach (var shared in _inOrder)
+            bytes += DumpOne(shared.Pid, shared.Vma, shared.End, imagesDir, nextPagesId());
         return bytes;
     }
 

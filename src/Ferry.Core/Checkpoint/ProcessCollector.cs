@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Procfs;
+using Ferry.Resources.Files;
+using Ferry.Resources.Memory;
+using Ferry.Resources.TaskState;
+
+namespace Ferry.Checkpoint;
+
+/// <summary>A live process of the tree checked and ready to collect; nothing has been asked of it yet.</summary>
+/// <param name="Fds">Its descriptors; null when its descriptor table is shared with a process collected before.</param>
+internal sealed record CheckedProcess(TreeProcess Process, ProcStat Stat, ProcStatus Status, task_kobj_ids_entry Ids, List<FdEntry>? Fds);
+
+/// <summary>What the memory dump of one process wrote and how long it took.</summary>
+internal readonly record struct ProcessMemory(long Pages, long Bytes, TimeSpan Time);
+
+/// <summary>
+/// Collects one frozen process of the tree into its per-process images (cores of every thread, ids, mm, fs, fdinfo,
+/// pagemap + pages) and adds what it shares with the others to the tree-wide tables: open file descriptions to
+/// <see cref="FileTable"/>, shared anonymous memory to <see cref="ShmemDumper"/>.
+/// </summary>
+internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, string imagesDir, Func<uint> nextPagesId, Log log)
+{
+    /// <summary>
+    /// What can be refused without touching the process: its limits, descriptor kinds and shared kernel objects.
+    /// <paramref name="ids"/> gives a process's ids (and whether its descriptor table is met for the first time).
+    /// </summary>
+    /// <param name="inFerryNamespace">The tree lives in a pid (and mount) namespace of ferry-init's.</param>
+    public static CheckedProcess Check(TreeProcess process, TaskIds ids, bool inFerryNamespace)
+    {
+        var pid = process.Pid;
+        var stat = ProcStatFile.Read(pid);
+        var status = ProcStatusFile.Read(pid);
+        DumpLimits.Check(pid, status, inFerryNamespace);
+        var fds = ProcFds.Read(pid);
+        FdDumper.RefuseUnsupported(pid, fds);
+        var taskIds = ids.Of(pid, out var newFileTable);
+        return new CheckedProcess(process, stat, status, taskIds, newFileTable ? fds : null);
+    }
+
+    public (ProcessImages Images, ProcessMemory Memory) Collect(CheckedProcess process)
+    {
+        var tasks = process.Process.Threads;
+        var virtualTids = process.Process.Pstree.Threads;
+        var leader = tasks[0];
+        var pid = leader.Pid;
+
+        List<fdinfo_entry>? fds = null;
+        if (process.Fds is not null)
+        {
+            fds = new FdDumper(pid, files).Dump(process.Fds);
+            log.Debug($"process {pid}: {fds.Count} descriptors saved");
+        }
+
+        var cores = new List<(int, core_entry)>(tasks.Count);
+        MmDumper.TaskFacts facts;
+        using (var scratch = leader.MapScratch())
+        {
+            var tc = ProcessCoreDumper.Dump(leader, scratch, process.Stat);
+            facts = MmDumper.Ask(leader);
+            for (var i = 0; i < tasks.Count; i++)
+            {
+                var core = ThreadDumper.Dump(tasks[i], scratch, isLeader: i == 0);
+                if (i == 0) core.Tc = tc;
+                cores.Add(((int)virtualTids[i], core));
+            }
+        }
+        log.Debug($"process {pid}: task state of {tasks.Count} thread(s) saved");
+
+        // The scratch page is gone again: the VMAs read now are the task's own.
+        var vmas = VmaCollector.Collect(pid, files);
+        var mm = MmDumper.Dump(pid, process.Stat, facts, files, vmas);
+        var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
+        var memoryClock = Stopwatch.StartNew();
+        var memory = MemoryDumper.Dump(pid, process.Process.Vpid, vmas, stackPointers, imagesDir, nextPagesId());
+        shmem.Add(pid, vmas);
+        var memoryTime = memoryClock.Elapsed;
+        log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"
+            + $" (pagemap scan {memory.Scan.TotalMilliseconds:F2} ms, copying {memory.Read.TotalMilliseconds:F2} ms, waiting for writes {memory.WriteWait.TotalMilliseconds:F2} ms)");
+
+        var images = new ProcessImages
+        {
+            Pid = process.Process.Vpid,
+            Ids = process.Ids,
+            Cores = cores,
+            Mm = mm,
+            Fs = FsDumper.Dump(pid, files, process.Status),
+            Fds = fds,
+        };
+        return (images, new ProcessMemory(memory.Pages, memory.Bytes, memoryTime));
+    }
+}
