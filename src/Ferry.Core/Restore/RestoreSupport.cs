@@ -21,8 +21,6 @@ public static class RestoreSupport
                 Need("stopped tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
             if (task.Leader.ThreadCore?.SeccompMode is seccomp_mode.Filter or seccomp_mode.Strict)
                 Need("seccomp", $"pid {task.Pid} runs under seccomp");
-            if (task.Leader.Tc.Timers?.Posix.Count > 0)
-                Need("POSIX timers", $"pid {task.Pid} has {task.Leader.Tc.Timers.Posix.Count}");
             foreach (var vma in task.Mm.Vmas)
                 if ((vma.Status & UnsupportedVmas) != 0)
                     Need("SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
