@@ -170,7 +170,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
 
     void FillPages()
     {
-        var runs = images.Pages.Runs.Where(r => !InKernelArea(r)).ToList();
+        var runs = SplitAtAreas(images.Pages.Runs.Where(r => !InKernelArea(r)));
         if (runs.Count == 0)
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -225,6 +225,30 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         sharedObjects.AddSharedMemory(shmid, held);
         task.SyscallOrThrow(Sys.munmap, (long)at, (long)image.Size);
         return held;
+    }
+
+    /// <summary>
+    /// A run of present pages may span adjacent VMAs (a thread's stack beside its neighbour, say). Each piece must be
+    /// written by the way its own VMA allows: a process_vm_writev into a VMA registered with userfaultfd would wait
+    /// forever on the first missing page, since the only one who could resolve the fault is Ferry itself.
+    /// </summary>
+    List<PageRange> SplitAtAreas(IEnumerable<PageRange> runs)
+    {
+        var pieces = new List<PageRange>();
+        var areas = images.Mm.Vmas;
+        int area = 0;
+        foreach (var run in runs)
+        {
+            while (area < areas.Count && areas[area].End <= run.Address) area++;
+            ulong at = run.Address;
+            for (int i = area; at < run.End; i++)
+            {
+                ulong end = i < areas.Count && areas[i].Start <= at ? Math.Min(run.End, areas[i].End) : run.End;
+                pieces.Add(new PageRange(at, end - at, run.FileOffset + (long)(at - run.Address)));
+                at = end;
+            }
+        }
+        return pieces;
     }
 
     bool InKernelArea(PageRange run) =>
