@@ -21,7 +21,7 @@ public sealed class TreeRoundTripTests
     {
         using var target = DumpTarget.Start("threads_counters", passWorkDir: true);
         var tids = Tids(target.Pid);
-        var atDump = RoundTrip(target);
+        var atDump = RoundTrip(target, null);
         try
         {
             Assert.Equal(tids, Tids(target.Pid));
@@ -42,7 +42,7 @@ public sealed class TreeRoundTripTests
     public void Threads_blocked_in_a_mutex_and_a_condition_wait_wake_up_after_the_restore()
     {
         using var target = DumpTarget.Start("threads_blocked", passWorkDir: true);
-        RoundTrip(target);
+        RoundTrip(target, null);
         try
         {
             LibC.kill(target.Pid, SIGUSR1);
@@ -61,7 +61,7 @@ public sealed class TreeRoundTripTests
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
         int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
-        var atDump = RoundTrip(target, "parent", "child1", "child2");
+        var atDump = RoundTrip(target, ["parent", "child1", "child2"]);
         try
         {
             Assert.Equal((root, root), (Parentage(root).Pgid, Parentage(root).Sid));
@@ -92,7 +92,7 @@ public sealed class TreeRoundTripTests
     {
         using var target = DumpTarget.Start("tree_shmem", passWorkDir: true);
         int parent = target.Pid, child = Value(target, "child");
-        RoundTrip(target);
+        RoundTrip(target, null);
         try
         {
             var (parentOwn, _) = LastPair(target, "parent");
@@ -112,7 +112,7 @@ public sealed class TreeRoundTripTests
     {
         using var target = DumpTarget.Start("tree_zombie", passWorkDir: true);
         int parent = target.Pid, exited = Value(target, "exited"), killed = Value(target, "killed");
-        RoundTrip(target, "parent");
+        RoundTrip(target, ["parent"]);
         try
         {
             Assert.Equal('Z', State(exited));
@@ -127,8 +127,58 @@ public sealed class TreeRoundTripTests
         }
     }
 
-    /// <summary>Dumps the tree (killing it), waits until its PIDs are free, restores it detached; returns each role's last count at dump.</summary>
-    static Dictionary<string, long> RoundTrip(DumpTarget target, params string[] roles)
+    [RootFact]
+    public void A_shell_pipeline_dumped_mid_stream_delivers_every_byte_after_the_restore()
+    {
+        const long Bytes = 800_000_000;
+        using var target = DumpTarget.StartProgram("/bin/sh", "-c", $"echo ready; yes | head -c {Bytes} | md5sum > md5.txt");
+        RoundTrip(target, []);
+        var md5 = Path.Combine(target.WorkDir, "md5.txt");
+        try
+        {
+            Poll.Until(() => File.Exists(md5) && File.ReadAllText(md5).Contains('-'), "the pipeline to finish");
+            Assert.Equal(Md5OfYes(Bytes), File.ReadAllText(md5).Split(' ')[0]);
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
+    }
+
+    [RootFact]
+    public void A_python_multiprocessing_pool_finishes_its_work_after_the_restore()
+    {
+        using var target = DumpTarget.StartProgram(TestTargets.Path("python_pool"));
+        RoundTrip(target, []);
+        var results = Path.Combine(target.WorkDir, "results.log");
+        try
+        {
+            Poll.Until(() => File.ReadAllText(results).Contains("total"), "the pool to finish");
+            var lines = File.ReadAllLines(results);
+            Assert.Equal(Enumerable.Range(0, 400).Select(i => $"{i} {i * i}"), lines[..^1]);
+            Assert.Equal($"total {Enumerable.Range(0, 400).Sum(i => i * i)}", lines[^1]);
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
+    }
+
+    /// <summary>The MD5 of the first <paramref name="bytes"/> bytes `yes` writes ("y\n" again and again).</summary>
+    static string Md5OfYes(long bytes)
+    {
+        using var md5 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+        var block = System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("y\n", 1 << 19)));
+        for (long left = bytes; left > 0; left -= block.Length)
+            md5.AppendData(block, 0, (int)Math.Min(left, block.Length));
+        return Convert.ToHexStringLower(md5.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Dumps the tree (killing it), waits until its PIDs are free, restores it detached; returns the last count at
+    /// dump of each role's log (by default every DIR/*.log).
+    /// </summary>
+    static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles)
     {
         CriuVector.BecomeSubreaper();
         var pids = new[] { target.Pid }.Concat(Children(target.Pid)).ToList();
@@ -137,9 +187,8 @@ public sealed class TreeRoundTripTests
         target.Process.WaitForExit(TimeSpan.FromSeconds(10));
         foreach (var pid in pids)
             CriuVector.WaitUntilGone(pid);
-        if (roles.Length == 0)
-            roles = Directory.GetFiles(target.WorkDir, "*.log").Select(f => Path.GetFileNameWithoutExtension(f)!).ToArray();
-        var atDump = roles.ToDictionary(r => r, r => LastCount(target, r));
+        var atDump = (roles ?? Directory.GetFiles(target.WorkDir, "*.log").Select(f => Path.GetFileNameWithoutExtension(f)!))
+            .ToDictionary(r => r, r => LastCount(target, r));
 
         var restore = FerryBinary.Run("restore", "-D", target.ImagesDir, "-d", "-v4", "-o", "restore.log");
         Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}\n{Tail(target.Image("restore.log"))}");

@@ -141,8 +141,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        string path = set.Files[(uint)vma.Shmid].Reg.Name;
-                        using var local = HeldFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = new RegularFileOpener(set, sharedObjects).Open(set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
