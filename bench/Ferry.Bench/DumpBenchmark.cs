@@ -18,7 +18,7 @@ internal static class DumpBenchmark
 
     public static void Run()
     {
-        var root = FindRoot();
+        var root = Paths.Root;
         var ferry = Environment.GetEnvironmentVariable("FERRY_BIN") ?? Path.Combine(root, "out", "ferry");
         var targets = Path.Combine(root, "tests", "targets", "build");
         var parent = Environment.GetEnvironmentVariable("FERRY_BENCH_DIR") ?? Path.GetTempPath();
@@ -92,12 +92,5 @@ internal static class DumpBenchmark
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
-    }
-
-    static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Ferry.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("run the benchmarks from inside the repository");
     }
 }

@@ -6,6 +6,7 @@ var benchmarks = new Dictionary<string, Action>(StringComparer.Ordinal)
     ["decode"] = DecodeBenchmark.Run,
     ["dump"] = DumpBenchmark.Run,
     ["restore"] = RestoreBenchmark.Run,
+    ["tree"] = TreeBenchmark.Run,
 };
 
 var selected = args.Length == 0 || args.Contains("all") ? [.. benchmarks.Keys] : args;

@@ -13,7 +13,7 @@ namespace Ferry.Bench;
 /// restore runs the engine in this process (-d), the restored counter is then killed. Median of 3, GB/s = 10^9 B/s.
 /// CRIU 4.2 on this machine kind: 0.35 s for 512 MiB, 1.3 s for 2 GiB.
 /// </summary>
-internal static partial class RestoreBenchmark
+internal static class RestoreBenchmark
 {
     const int Pid = 30100;
     const ulong ExtraArea = 0x7e00_0000_0000;
@@ -138,21 +138,5 @@ internal static partial class RestoreBenchmark
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"{path} failed");
-    }
-
-    /// <summary>The few libc calls the benchmark needs (Ferry's own interop is internal to the library).</summary>
-    static partial class Native
-    {
-        [System.Runtime.InteropServices.LibraryImport("libc")]
-        public static partial uint geteuid();
-
-        [System.Runtime.InteropServices.LibraryImport("libc")]
-        public static partial int kill(int pid, int signal);
-
-        [System.Runtime.InteropServices.LibraryImport("libc")]
-        public static unsafe partial int waitpid(int pid, int* status, int options);
-
-        [System.Runtime.InteropServices.LibraryImport("libc")]
-        public static partial int prctl(int option, nuint a2, nuint a3, nuint a4, nuint a5);
     }
 }
