@@ -88,6 +88,29 @@ public sealed class TreeRoundTripTests
     }
 
     [RootFact]
+    public void Processes_sharing_one_descriptor_table_share_it_again()
+    {
+        const int KCMP_FILES = 2;
+        using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
+        int parent = target.Pid, child = Value(target, "child");
+        Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FILES, 0, 0, 0));
+        var atDump = RoundTrip(target, ["parent", "child"]);
+        try
+        {
+            Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FILES, 0, 0, 0));
+            foreach (var role in atDump.Keys)
+            {
+                Poll.Until(() => LastCount(target, role) > atDump[role] + 10, $"{role} counting on after the restore");
+                AssertConsecutive(target, role);
+            }
+        }
+        finally
+        {
+            Kill(parent, child);
+        }
+    }
+
+    [RootFact]
     public void Two_processes_sharing_anonymous_memory_still_see_each_others_writes()
     {
         using var target = DumpTarget.Start("tree_shmem", passWorkDir: true);
