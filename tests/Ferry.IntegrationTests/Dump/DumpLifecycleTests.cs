@@ -71,6 +71,24 @@ public sealed class DumpLifecycleTests
         Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
     }
 
+    [RootFact]
+    public void A_tree_that_holds_ferry_itself_is_refused_with_one_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("ferry-dump-self-").FullName;
+        try
+        {
+            var self = Environment.ProcessId; // ferry runs as a child of this test host
+            var result = FerryBinary.Run("dump", "-t", self.ToString(CultureInfo.InvariantCulture), "-D", dir);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal($"ferry dump: process {self} is an ancestor of ferry itself; ferry cannot dump a tree it is part of", result.StdErr.TrimEnd('\n'));
+            Assert.Empty(Directory.GetFiles(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     static int Counter(DumpTarget target) =>
         File.ReadAllLines(Path.Combine(target.WorkDir, "counter.log")).Where(l => l.Length > 0).Select(int.Parse).LastOrDefault();
 

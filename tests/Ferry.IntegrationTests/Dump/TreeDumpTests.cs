@@ -284,6 +284,34 @@ public sealed class TreeDumpTests
         }
     }
 
+    [RootFact]
+    public void Each_process_and_thread_keeps_its_own_credentials()
+    {
+        using var target = DumpTarget.Start("tree_creds", passWorkDir: true);
+        int root = target.Pid, child = Value(target, "child"), thread = Value(target, "thread");
+
+        var result = target.Dump("--leave-running");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        creds_entry Creds(int tid) => Images.Single<core_entry>(target.Image($"core-{tid}.img")).ThreadCore.Creds;
+        var leader = Creds(root);
+        Assert.Equal((0u, 0u, 0u, 0u), (leader.Uid, leader.Euid, leader.Gid, leader.Egid));
+        var switched = Creds(thread);
+        Assert.Equal((2000u, 2000u, 2000u, 2000u, 2000u, 2000u), (switched.Uid, switched.Euid, switched.Suid, switched.Gid, switched.Egid, switched.Sgid));
+        Assert.Equal([0u, 0u], switched.CapEff); // a non-root thread loses its effective capabilities
+        var other = Creds(child);
+        Assert.Equal((1000u, 1000u, 1000u, 1000u), (other.Uid, other.Euid, other.Gid, other.Egid));
+        Assert.Equal([1001u], other.Groups);
+        Assert.Equal([0u, 0u], other.CapEff);
+
+        foreach (var role in new[] { "parent", "thread", "child" })
+        {
+            var atDump = LastCount(target, role);
+            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the dump");
+            AssertConsecutive(target, role);
+        }
+    }
+
     static readonly string[] Roles = ["parent", "child1", "child2"];
 
     /// <summary>
