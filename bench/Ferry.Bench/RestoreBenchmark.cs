@@ -60,7 +60,8 @@ internal static partial class RestoreBenchmark
     {
         WaitUntilFree(Pid);
         var watch = Stopwatch.StartNew();
-        int pid = new RestoreEngine(new RestoreRequest(images) { Detach = true }, Log.Quiet).Run();
+        using var tree = new RestoreEngine(new RestoreRequest(images) { Detach = true }, Log.Quiet).Run();
+        int pid = tree.RootPid;
         double seconds = watch.Elapsed.TotalSeconds;
         Native.kill(pid, Signals.SIGKILL);
         WaitUntilFree(pid);

@@ -41,8 +41,6 @@ internal static class RestoreCommand
                 Tcp = DumpCommand.TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 PidNamespace = parse.GetValue(pidns) == "new" ? PidNamespaceMode.New : PidNamespaceMode.Host,
             };
-            if (request.PidNamespace == PidNamespaceMode.New)
-                return CliAction.NotAvailable("restore --pidns new", "restoring into a new PID namespace is planned");
             string? logPath = parse.GetValue(logFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
             using var log = new Log(logPath, parse.GetValue(verbosity));
             // Without a log file the log's errors go to stderr, where the CLI prints the one line anyway.
@@ -52,10 +50,14 @@ internal static class RestoreCommand
             }
             try
             {
-                int pid = new RestoreEngine(request, log).Run();
-                if (request.Detach)
-                    return CliAction.Ok;
-                return RestoreEngine.WaitForExit(pid);
+                using var tree = new RestoreEngine(request, log).Run();
+                if (tree.InNewPidNamespace)
+                    foreach (var (dumped, here) in tree.Pids)
+                        Console.WriteLine($"pid {dumped} (in the new pid namespace) is pid {here} here");
+                if (!request.Detach)
+                    return tree.WaitForExit();
+                tree.Detach();
+                return CliAction.Ok;
             }
             catch (FerryException e)
             {

@@ -9,23 +9,23 @@ internal static class ImageSetWriter
     public static void WriteProcess(string dir, ProcessImages p)
     {
         foreach (var (tid, core) in p.Cores)
-            ImageFile.Write(Path.Combine(dir, $"core-{tid}.img"), ImageFile.Magic.Core, [core]);
-        ImageFile.Write(Path.Combine(dir, $"ids-{p.Pid}.img"), ImageFile.Magic.Ids, [p.Ids]);
-        ImageFile.Write(Path.Combine(dir, $"mm-{p.Pid}.img"), ImageFile.Magic.Mm, [p.Mm]);
-        ImageFile.Write(Path.Combine(dir, $"fs-{p.Pid}.img"), ImageFile.Magic.Fs, [p.Fs]);
+            ImageWriter.WriteFile(Path.Combine(dir, $"core-{tid}.img"), ImageKinds.Core, [core]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"ids-{p.Pid}.img"), ImageKinds.Ids, [p.Ids]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"mm-{p.Pid}.img"), ImageKinds.Mm, [p.Mm]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"fs-{p.Pid}.img"), ImageKinds.Fs, [p.Fs]);
         if (p.Fds is not null)
-            ImageFile.Write(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageFile.Magic.Fdinfo, p.Fds);
+            ImageWriter.WriteFile(Path.Combine(dir, $"fdinfo-{p.Ids.FilesId}.img"), ImageKinds.Fdinfo, p.Fds);
     }
 
     /// <summary>A zombie has only its core image (the task part: state and exit code).</summary>
     public static void WriteZombie(string dir, int pid, core_entry core) =>
-        ImageFile.Write(Path.Combine(dir, $"core-{pid}.img"), ImageFile.Magic.Core, [core]);
+        ImageWriter.WriteFile(Path.Combine(dir, $"core-{pid}.img"), ImageKinds.Core, [core]);
 
     /// <param name="pstree">One entry per process, zombies included, parents before children.</param>
     public static void WriteTree(string dir, IEnumerable<pstree_entry> pstree, task_kobj_ids_entry rootIds)
     {
-        ImageFile.Write(Path.Combine(dir, "pstree.img"), ImageFile.Magic.Pstree, pstree);
-        ImageFile.Write(Path.Combine(dir, "inventory.img"), ImageFile.Magic.Inventory,
+        ImageWriter.WriteFile(Path.Combine(dir, "pstree.img"), ImageKinds.Pstree, pstree);
+        ImageWriter.WriteFile(Path.Combine(dir, "inventory.img"), ImageKinds.Inventory,
         [
             new inventory_entry
             {
@@ -42,7 +42,7 @@ internal static class ImageSetWriter
     public static void WriteStats(string dir, DumpResult result, TimeSpan freezing, long pagesScanned)
     {
         static uint Micro(TimeSpan t) => (uint)Math.Min(uint.MaxValue, t.Ticks / 10);
-        ImageFile.Write(Path.Combine(dir, "stats-dump"), ImageFile.Magic.Stats,
+        ImageWriter.WriteFile(Path.Combine(dir, "stats-dump"), ImageKinds.Stats,
         [
             new stats_entry
             {

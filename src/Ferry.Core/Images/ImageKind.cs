@@ -39,26 +39,39 @@ public enum ExtraPayload
 }
 
 /// <summary>
-/// A protobuf message type known by its generated parser. Its descriptor is built only when asked for: parsing and
-/// serializing need none, and building descriptors (of the message's file and every file it imports) is slow.
+/// A protobuf message type known by its generated parser. Its descriptor is built only when asked for: parsing,
+/// serializing and checking required fields need none, and building descriptors (of the message's file and every
+/// file it imports) is slow.
 /// </summary>
 public sealed class MessageType
 {
     private readonly Func<MessageDescriptor> describe;
+    private readonly RequiredFields.Rule? required;
 
-    private MessageType(MessageParser parser, Func<MessageDescriptor> describe)
+    private MessageType(MessageParser parser, Type clrType, Func<MessageDescriptor> describe)
     {
         Parser = parser;
+        ClrType = clrType;
         this.describe = describe;
+        required = RequiredFields.For(clrType);
     }
 
     public static MessageType Of<T>() where T : IMessage<T>, new() =>
-        new(new MessageParser<T>(static () => new T()), static () => new T().Descriptor);
+        new(new MessageParser<T>(static () => new T()), typeof(T), static () => new T().Descriptor);
 
     public MessageParser Parser { get; }
 
+    /// <summary>The generated class, whose name is the schema's message name.</summary>
+    public Type ClrType { get; }
+
+    /// <summary>The message's name in the schema (e.g. core_entry).</summary>
+    public string Name => ClrType.Name;
+
     /// <summary>The message's descriptor (the generated code caches it after the first build).</summary>
     public MessageDescriptor Descriptor => describe();
+
+    /// <summary>True when <paramref name="wire"/>, a serialized message of this type, has all its required fields.</summary>
+    public bool HasRequiredFields(ReadOnlySpan<byte> wire) => required is null || RequiredFields.AreSet(required, wire);
 }
 
 /// <summary>

@@ -107,8 +107,9 @@ public sealed class ImageReader : IDisposable
         CheckRemaining(offset, size, "entry");
         CheckInMemoryLimit(offset, size, "entry");
 
-        IMessage message = ParseMessage(Kind.TypeAt(index), (int)size);
-        ReadOnlyMemory<byte> extra = ReadExtra(Kind.ExtraAt(index), message, offset);
+        MessageType type = Kind.TypeAt(index);
+        IMessage message = ParseMessage(type, (int)size);
+        ReadOnlyMemory<byte> extra = ReadExtra(Kind.ExtraAt(index), type, message, offset);
         index++;
         return new ImageEntry(message, extra, offset);
     }
@@ -136,10 +137,10 @@ public sealed class ImageReader : IDisposable
             }
             catch (InvalidProtocolBufferException e)
             {
-                throw Error(offset, $"a valid {type.Descriptor.Name} message of {size} bytes ({e.Message})", e);
+                throw Error(offset, $"a valid {type.Name} message of {size} bytes ({e.Message})", e);
             }
-            if (!message.IsInitialized())
-                throw Error(offset, $"a {type.Descriptor.Name} message with all required fields");
+            if (!type.HasRequiredFields(buffer.AsSpan(0, size)))
+                throw Error(offset, $"a {type.Name} message with all required fields");
             return message;
         }
         finally
@@ -148,15 +149,15 @@ public sealed class ImageReader : IDisposable
         }
     }
 
-    private ReadOnlyMemory<byte> ReadExtra(ExtraPayload rule, IMessage message, long entryOffset)
+    private ReadOnlyMemory<byte> ReadExtra(ExtraPayload rule, MessageType type, IMessage message, long entryOffset)
     {
         if (rule == ExtraPayload.IpcMsg)
             return ReadIpcMessages((ipc_msg_entry)message);
         ulong size = ExtraPayloadRules.DeclaredLength(rule, message) ?? (ulong)(length - position);
         if (size == 0)
             return ReadOnlyMemory<byte>.Empty;
-        CheckRemaining(entryOffset, size, $"payload of the {message.Descriptor.Name}");
-        CheckInMemoryLimit(entryOffset, size, $"payload of the {message.Descriptor.Name}");
+        CheckRemaining(entryOffset, size, $"payload of the {type.Name}");
+        CheckInMemoryLimit(entryOffset, size, $"payload of the {type.Name}");
         var extra = new byte[size];
         ReadExactly(extra);
         return extra;

@@ -64,14 +64,12 @@ public sealed class ImageWriter : IDisposable
     /// <summary>Appends one entry followed by <paramref name="extra"/>, whose length must match what the entry declares.</summary>
     public void Write(IMessage message, ReadOnlySpan<byte> extra = default)
     {
-        var expected = Kind.DescriptorAt(index);
-        if (message.Descriptor != expected)
-            throw new ArgumentException($"{Kind.Name} entry {index} must be {expected.Name}, not {message.Descriptor.Name}", nameof(message));
-        if (!message.IsInitialized())
-            throw new ArgumentException($"{message.Descriptor.Name} lacks required fields", nameof(message));
+        var expected = Kind.TypeAt(index);
+        if (message.GetType() != expected.ClrType)
+            throw new ArgumentException($"{Kind.Name} entry {index} must be {expected.Name}, not {message.GetType().Name}", nameof(message));
         ulong? declared = ExtraPayloadRules.DeclaredLength(Kind.ExtraAt(index), message);
         if (declared is { } length && length != (ulong)extra.Length)
-            throw new ArgumentException($"{message.Descriptor.Name} declares {length} payload bytes, got {extra.Length}", nameof(extra));
+            throw new ArgumentException($"{expected.Name} declares {length} payload bytes, got {extra.Length}", nameof(extra));
 
         int size = message.CalculateSize();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size + 4);
@@ -79,6 +77,8 @@ public sealed class ImageWriter : IDisposable
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)size);
             message.WriteTo(buffer.AsSpan(4, size));
+            if (!expected.HasRequiredFields(buffer.AsSpan(4, size)))
+                throw new ArgumentException($"{expected.Name} lacks required fields", nameof(message));
             stream.Write(buffer, 0, size + 4);
         }
         finally

@@ -152,7 +152,9 @@ public static class Prctl
         PR_GET_SECUREBITS = 27, PR_SET_SECUREBITS = 28, PR_GET_TIMERSLACK = 30, PR_SET_TIMERSLACK = 29,
         PR_SET_MM = 35, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37, PR_SET_NO_NEW_PRIVS = 38,
         PR_GET_NO_NEW_PRIVS = 39, PR_GET_TID_ADDRESS = 40, PR_SET_THP_DISABLE = 41, PR_GET_THP_DISABLE = 42,
-        PR_CAP_AMBIENT = 47;
+        PR_CAP_AMBIENT = 47, PR_TIMER_CREATE_RESTORE_IDS = 77;
+    /// <summary>PR_TIMER_CREATE_RESTORE_IDS arguments: while ON, timer_create takes the id to create from its timer_id.</summary>
+    public const int PR_TIMER_CREATE_RESTORE_IDS_OFF = 0, PR_TIMER_CREATE_RESTORE_IDS_ON = 1;
     public const int PR_SET_MM_START_CODE = 1, PR_SET_MM_END_CODE = 2, PR_SET_MM_START_DATA = 3,
         PR_SET_MM_END_DATA = 4, PR_SET_MM_START_STACK = 5, PR_SET_MM_START_BRK = 6, PR_SET_MM_BRK = 7,
         PR_SET_MM_ARG_START = 8, PR_SET_MM_ARG_END = 9, PR_SET_MM_ENV_START = 10, PR_SET_MM_ENV_END = 11,
@@ -190,4 +192,9 @@ public static class Timers
     public const int ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2;
     public const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2,
         CLOCK_THREAD_CPUTIME_ID = 3, CLOCK_MONOTONIC_RAW = 4, CLOCK_BOOTTIME = 7;
+}
+
+public static class Sockets
+{
+    public const int AF_UNIX = 1, SOCK_DGRAM = 2, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
 }

@@ -19,6 +19,18 @@ public struct IoVec
     public nuint Length;
 }
 
+/// <summary>struct msghdr (sendmsg/recvmsg).</summary>
+public struct MsgHdr
+{
+    public nint Name;
+    public int NameLength;
+    public nint Iov;
+    public ulong IovLength;
+    public nint Control;
+    public ulong ControlLength;
+    public int Flags;
+}
+
 /// <summary>struct clone_args for clone3 (88 bytes, CLONE_ARGS_SIZE_VER2).</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct CloneArgs

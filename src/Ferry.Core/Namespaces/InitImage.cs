@@ -3,6 +3,8 @@ using System.Text;
 using Ferry.Linux;
 using Microsoft.Win32.SafeHandles;
 
+using Ferry.Programs;
+
 namespace Ferry.Namespaces;
 
 /// <summary>
@@ -60,9 +62,7 @@ public static class InitImage
     public const int AbandonedExitCode = 124;
 
     const ulong BaseAddress = 0x0040_0000;
-    const int PageSize = 4096;
-    const int ElfHeaderSize = 64, ProgramHeaderSize = 56, ProgramHeaderCount = 2;
-    const int CodeOffset = ElfHeaderSize + ProgramHeaderSize * ProgramHeaderCount;
+    const int CodeOffset = OnePageElf.CodeOffset;
     const int CloneArgsSize = 88;
 
     // Data (in the file) and buffers (zero-filled by the loader) at fixed offsets in the page.
@@ -79,19 +79,7 @@ public static class InitImage
     {
         var file = new byte[FileEnd];
         var s = file.AsSpan();
-        "\x7f"u8.CopyTo(s);
-        "ELF"u8.CopyTo(s[1..]);
-        s[4] = 2; s[5] = 1; s[6] = 1;                                       // 64-bit, little endian, version 1
-        BinaryPrimitives.WriteUInt16LittleEndian(s[16..], 2);               // ET_EXEC
-        BinaryPrimitives.WriteUInt16LittleEndian(s[18..], 0x3e);            // x86-64
-        BinaryPrimitives.WriteUInt32LittleEndian(s[20..], 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], At(CodeOffset));  // entry
-        BinaryPrimitives.WriteUInt64LittleEndian(s[32..], ElfHeaderSize);   // program headers
-        BinaryPrimitives.WriteUInt16LittleEndian(s[52..], ElfHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[54..], ProgramHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[56..], ProgramHeaderCount);
-        ProgramHeader(s[ElfHeaderSize..], type: 1, flags: 7, fileSize: FileEnd, memorySize: PageSize);   // PT_LOAD RWX
-        ProgramHeader(s[(ElfHeaderSize + ProgramHeaderSize)..], type: 0x6474e551, flags: 6, 0, 0);      // PT_GNU_STACK RW
+        OnePageElf.WriteHeaders(s, BaseAddress);
 
         byte[] code = Assemble();
         if (CodeOffset + code.Length > NameAt) throw new InvalidOperationException("ferry-init code overflows into its data");
@@ -119,7 +107,7 @@ public static class InitImage
 
     static byte[] Assemble()
     {
-        var a = new InitAssembler();
+        var a = new X86Assembler();
         void Call(long nr)
         {
             a.MovImm32(Reg.Rax, (uint)nr);
@@ -358,7 +346,7 @@ public static class InitImage
     }
 
     /// <summary>rt_sigprocmask(SIG_SETMASK, {}, NULL, 8): children start with no blocked signal.</summary>
-    static void EmptySignalMask(InitAssembler a, Action<long> call)
+    static void EmptySignalMask(X86Assembler a, Action<long> call)
     {
         a.MovImm32(Reg.Rdi, Signals.SIG_SETMASK);
         a.MovImm64(Reg.Rsi, At(NoSignalsAt));
@@ -376,17 +364,5 @@ public static class InitImage
         BinaryPrimitives.WriteUInt64LittleEndian(s[32..], (ulong)exitSignal);
         BinaryPrimitives.WriteUInt64LittleEndian(s[64..], setTid);
         BinaryPrimitives.WriteUInt64LittleEndian(s[72..], setTidSize);
-    }
-
-    static void ProgramHeader(Span<byte> h, uint type, uint flags, ulong fileSize, ulong memorySize)
-    {
-        bool load = type == 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(h, type);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], flags);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[16..], load ? BaseAddress : 0); // p_vaddr (p_offset 0)
-        BinaryPrimitives.WriteUInt64LittleEndian(h[24..], load ? BaseAddress : 0); // p_paddr
-        BinaryPrimitives.WriteUInt64LittleEndian(h[32..], fileSize);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[40..], memorySize);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[48..], load ? (ulong)PageSize : 16);
     }
 }

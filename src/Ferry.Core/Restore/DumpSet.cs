@@ -12,8 +12,11 @@ public sealed class DumpSet
 {
     DumpSet(string directory, inventory_entry inventory, IReadOnlyList<TaskImages> tasks,
         IReadOnlyDictionary<uint, file_entry> files, IReadOnlyDictionary<uint, ReadOnlyMemory<byte>> pipeData,
-        IReadOnlyDictionary<uint, remap_file_path_entry> remaps, IReadOnlyDictionary<uint, GhostFile> ghosts, timens_entry? clocks)
+        IReadOnlyDictionary<uint, remap_file_path_entry> remaps, IReadOnlyDictionary<uint, GhostFile> ghosts, timens_entry? clocks,
+        IReadOnlyList<ZombieImages> zombies, IReadOnlyDictionary<ulong, SharedMemoryImage> sharedMemory)
     {
+        SharedMemory = sharedMemory;
+        Zombies = zombies;
         Ghosts = ghosts;
         Clocks = clocks;
         Directory = directory;
@@ -27,10 +30,27 @@ public sealed class DumpSet
     public string Directory { get; }
     public inventory_entry Inventory { get; }
 
-    /// <summary>The processes in pstree order: the root first, parents before children.</summary>
+    /// <summary>The living processes in pstree order: the root first, parents before children.</summary>
     public IReadOnlyList<TaskImages> Tasks { get; }
 
+    /// <summary>The dumped zombies (leaves of the tree: an exited process has no children left).</summary>
+    public IReadOnlyList<ZombieImages> Zombies { get; }
+
     public TaskImages Root => Tasks[0];
+
+    /// <summary>
+    /// Whether the tree was dumped from a pid namespace of its own without its init (a tree started by `ferry run`):
+    /// its PIDs are the ones inside, so it is restored into a fresh namespace (see Namespaces/FerryNamespaces).
+    /// </summary>
+    public bool RanInOwnPidNamespace =>
+        Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid != 1;
+
+    /// <summary>Each shared anonymous memory object of the tree by shmid: its size and contents (offsets in the object).</summary>
+    public IReadOnlyDictionary<ulong, SharedMemoryImage> SharedMemory { get; }
+
+    /// <summary>Every PID and TID the restore creates: threads of living processes and zombies.</summary>
+    public IEnumerable<int> AllTids =>
+        Tasks.SelectMany(t => t.Process.Threads.Select(tid => (int)tid)).Concat(Zombies.Select(z => z.Pid));
 
     /// <summary>Every file object of files.img by id (regular files, pipes, ...; also exe, cwd and root).</summary>
     public IReadOnlyDictionary<uint, file_entry> Files { get; }
@@ -88,9 +108,35 @@ public sealed class DumpSet
         if (pstree.Count == 0)
             throw set.Defect("pstree.img", 0, "at least one process");
         var tasks = new List<TaskImages>();
+        var zombies = new List<ZombieImages>();
+        var known = new HashSet<uint>();
         foreach (var entry in pstree)
-            tasks.Add(TaskImages.Load(set, entry, files));
-        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks);
+        {
+            var process = entry.As<pstree_entry>();
+            bool isRoot = known.Count == 0;
+            if (!isRoot && !known.Contains(process.Ppid))
+                throw set.Defect("pstree.img", entry.Offset, $"the parent {process.Ppid} of {process.Pid} listed before it");
+            if (process.Pid == 0 || !known.Add(process.Pid))
+                throw set.Defect("pstree.img", entry.Offset, $"a unique non-zero pid, found {process.Pid}");
+            var core = set.One<core_entry>($"core-{process.Pid}.img", ImageKinds.Core);
+            if (ZombieImages.IsZombie(core))
+                zombies.Add(ZombieImages.Load(set, process, core));
+            else
+                tasks.Add(TaskImages.Load(set, entry, files));
+        }
+        if (tasks.Count == 0 || tasks[0].Process != pstree[0].As<pstree_entry>())
+            throw set.Defect("pstree.img", 0, "a living process as the root of the tree");
+        foreach (var zombie in zombies)
+            if (tasks.Any(t => t.Process.Ppid == zombie.Process.Pid) || zombies.Any(z => z.Process.Ppid == zombie.Process.Pid))
+                throw set.Defect("pstree.img", 0, $"zombie {zombie.Pid} to have no children");
+        // One object may be mapped by several processes, each seeing part of it: its size is the furthest mapping's end.
+        var sharedMemory = new Dictionary<ulong, SharedMemoryImage>();
+        foreach (var mappings in tasks.SelectMany(t => t.Mm.Vmas).Where(TaskImages.IsSharedAnonymous).GroupBy(v => v.Shmid))
+        {
+            ulong size = TaskImages.SharedSize(mappings);
+            sharedMemory[mappings.Key] = new SharedMemoryImage(size, PageMapImage.LoadShmem(set, mappings.Key, size));
+        }
+        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks, zombies, sharedMemory);
     }
 
     /// <summary>Reads image files of one directory and checks each is of the expected kind.</summary>
@@ -123,3 +169,6 @@ public sealed class DumpSet
             new(Path.Combine(Directory, name), offset, expected);
     }
 }
+
+/// <summary>A shared anonymous memory object: the size every mapping of it needs, and its dumped pages.</summary>
+public sealed record SharedMemoryImage(ulong Size, PageMapImage Contents);

@@ -5,13 +5,16 @@ namespace Ferry.Restore;
 /// <summary>Restore keeps every PID and TID as dumped, so each must be free here before anything is created.</summary>
 public static class PidCheck
 {
+    /// <summary>Throws one line listing every PID and TID of the dump that is in use here, each with its holder.</summary>
     public static void EnsureFree(DumpSet set)
     {
-        foreach (var task in set.Tasks)
-            foreach (uint tid in task.Process.Threads)
-                if (Holder((int)tid) is { } holder)
-                    throw new FerryException(
-                        $"PID {tid} is taken by {holder}; stop that process (or wait until it is reaped) and run the restore again");
+        var taken = set.AllTids.Select(tid => (Tid: tid, Holder: Holder(tid))).Where(t => t.Holder is not null).ToList();
+        if (taken.Count == 0)
+            return;
+        string list = string.Join("; ", taken.Select(t => $"{t.Tid} by {t.Holder}"));
+        string which = taken.Count == 1 ? $"PID {taken[0].Tid} is taken by {taken[0].Holder}" : $"{taken.Count} PIDs are taken: {list}";
+        throw new FerryException(
+            $"{which}; stop those processes (or wait until they are reaped) and run the restore again, or restore with --pidns new");
     }
 
     /// <summary>Describes the process holding <paramref name="pid"/> (as a process or a thread), or null if it is free.</summary>

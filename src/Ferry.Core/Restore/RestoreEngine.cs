@@ -1,49 +1,94 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
+using Ferry.Namespaces;
 using Ferry.Restore.Husk;
 using Ferry.Tracing;
 
 namespace Ferry.Restore;
 
 /// <summary>
-/// `ferry restore`: read and check every image, check every PID is free, start a husk per process and rebuild it,
-/// then let the tree run. Any failure midway SIGKILLs and reaps what was started: nothing is left behind.
+/// `ferry restore`: read and check every image, check every PID is free, start the root's husk, clone the rest of the
+/// tree from it (<see cref="HuskTree"/>), rebuild every process, then let the whole tree run. Any failure midway
+/// SIGKILLs and reaps what was started: nothing is left behind.
 /// </summary>
 public sealed class RestoreEngine(RestoreRequest request, Log log)
 {
-    /// <summary>Restores the tree and returns the root's PID; the tree is running when this returns.</summary>
-    public int Run()
+    /// <summary>Restores the tree; it is running when this returns.</summary>
+    public RestoredTree Run()
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var set = DumpSet.Load(request.ImagesDir);
         RestoreSupport.Check(set);
-        PidCheck.EnsureFree(set);
-        log.Info($"images of {set.Tasks.Count} process(es) read from {set.Directory}");
-        if (!request.Detach)
-            BecomeSubreaper();
+        bool ownNamespace = request.PidNamespace == PidNamespaceMode.New || set.RanInOwnPidNamespace;
+        if (!ownNamespace)
+            PidCheck.EnsureFree(set);
+        log.Info($"images of {set.Tasks.Count} process(es) and {set.Zombies.Count} zombie(s) read from {set.Directory}");
+        // Orphans of the tree come to Ferry, as they would have to CRIU; a failed restore reaps its husks that way.
+        BecomeSubreaper();
 
         if (set.Clocks is { } clocks)
             TimeNamespace.EnterForChildren(clocks, log);
 
         using var tracer = new Tracer();
-        using var husks = new HuskLauncher();
-        var task = StartHusk(husks, tracer, set.Root.Pid);
+        var session = ownNamespace ? PidNamespaceSession.Create() : null;
         try
         {
-            new TaskRestorer(task, set.Root, set, log).Rebuild();
-            if (request.PidFile is { } pidFile)
-                File.WriteAllText(pidFile, $"{set.Root.Pid}\n");
-            task.Detach();
+            var tree = BuildTree(set, tracer, session);
+            int rootPid = tree.Processes[0].Leader.Pid;
+            try
+            {
+                using (var shared = new SharedObjects(set))
+                {
+                    var fileTables = new HashSet<uint>();
+                    foreach (var process in tree.Processes)
+                        new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
+                }
+                if (request.PidFile is { } pidFile)
+                    File.WriteAllText(pidFile, $"{rootPid}\n");
+                tree.Release();
+            }
+            catch
+            {
+                tree.Kill(tree.Processes[0].Leader);
+                throw;
+            }
+            session?.Adopt(set.Root.Pid);
+            var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            log.Info($"restored pid {set.Root.Pid}{(session is null ? "" : $" (pid {rootPid} here, in a new pid namespace)")} " +
+                $"with {tree.Processes.Sum(p => p.Threads.Count)} task(s) in {ms:F1} ms");
+            return new RestoredTree(tree.Processes.Select(p => (p.Images.Pid, p.Leader.Pid)).ToList(), session);
         }
         catch
         {
-            if (task.IsAttached)
-                task.Kill();
+            session?.Dispose();
             throw;
         }
-        var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        log.Info($"restored pid {set.Root.Pid} in {ms:F1} ms");
-        return set.Root.Pid;
+    }
+
+    HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session)
+    {
+        if (session is null)
+        {
+            using var husks = new HuskLauncher();
+            return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, log);
+        }
+        return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, log);
+    }
+
+    /// <summary>The root's husk made by the namespace's init with the dumped PID inside, seized like <see cref="StartHusk"/>'s.</summary>
+    static TracedTask StartNamespacedHusk(PidNamespaceSession session, Tracer tracer, int innerPid)
+    {
+        int pid;
+        try
+        {
+            pid = session.StartHusk(innerPid);
+        }
+        catch (HuskLaunchException e)
+        {
+            throw new FerryException($"cannot create PID {innerPid} in the new pid namespace: {e.Message}");
+        }
+        LibC.kill(pid, Signals.SIGCONT);
+        return tracer.Seize(pid);
     }
 
     /// <summary>
@@ -117,7 +162,6 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         return result.Exited ? result.ExitCode : 128 + result.TermSignal;
     }
 
-    /// <summary>Orphans of the restored tree come to Ferry, as they would have to CRIU.</summary>
     static void BecomeSubreaper()
     {
         if (LibC.prctl(Prctl.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)

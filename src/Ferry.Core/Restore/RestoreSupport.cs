@@ -1,4 +1,5 @@
 using Ferry.Diagnostics;
+using Ferry.Images;
 using Ferry.Images.Protos;
 
 namespace Ferry.Restore;
@@ -6,8 +7,6 @@ namespace Ferry.Restore;
 /// <summary>Refuses, before anything is created, dumps that need a capability this version does not have yet.</summary>
 public static class RestoreSupport
 {
-    const uint TaskAlive = 1;
-
     static readonly uint UnsupportedVmas = Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.Memfd | Vma.ShadowStack | Vma.Uprobes;
 
     /// <summary>Throws one line naming every missing capability, each with the first place it is needed.</summary>
@@ -16,18 +15,12 @@ public static class RestoreSupport
         var missing = new SortedDictionary<string, string>(StringComparer.Ordinal);
         void Need(string capability, string where) => missing.TryAdd(capability, where);
 
-        if (set.Tasks.Count > 1)
-            Need("process trees (issue 4)", $"{set.Tasks.Count} processes");
         foreach (var task in set.Tasks)
         {
-            if (task.Threads.Count > 1)
-                Need("threads (issue 4)", $"pid {task.Pid} has {task.Threads.Count} threads");
-            if (task.Leader.Tc.TaskState != TaskAlive)
-                Need("stopped or zombie tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
+            if (task.Leader.Tc.TaskState != TaskStates.Alive)
+                Need("stopped tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
             if (task.Leader.ThreadCore?.SeccompMode is seccomp_mode.Filter or seccomp_mode.Strict)
                 Need("seccomp", $"pid {task.Pid} runs under seccomp");
-            if (task.Leader.Tc.Timers?.Posix.Count > 0)
-                Need("POSIX timers", $"pid {task.Pid} has {task.Leader.Tc.Timers.Posix.Count}");
             foreach (var vma in task.Mm.Vmas)
                 if ((vma.Status & UnsupportedVmas) != 0)
                     Need("SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");

@@ -14,8 +14,6 @@ public sealed class TaskImages
     public required mm_entry Mm { get; init; }
     public required PageMapImage Pages { get; init; }
 
-    /// <summary>The contents of each shared anonymous memory object the task maps, by shmid (offsets in the object).</summary>
-    public required IReadOnlyDictionary<ulong, PageMapImage> Shmem { get; init; }
     public required fs_entry Fs { get; init; }
     public required IReadOnlyList<fdinfo_entry> Fds { get; init; }
 
@@ -72,10 +70,7 @@ public sealed class TaskImages
         }
 
         var pages = PageMapImage.Load(set, pid, mm);
-        var shmem = new Dictionary<ulong, PageMapImage>();
-        foreach (var mappings in mm.Vmas.Where(IsSharedAnonymous).GroupBy(v => v.Shmid))
-            shmem[mappings.Key] = PageMapImage.LoadShmem(set, mappings.Key, SharedSize(mappings));
-        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Shmem = shmem, Fs = fs, Fds = fds };
+        return new TaskImages { Process = process, Threads = threads, Ids = ids, Mm = mm, Pages = pages, Fs = fs, Fds = fds };
     }
 
     /// <summary>A VMA of MAP_SHARED|MAP_ANONYMOUS memory (not SysV IPC or memfd, which share the status bit).</summary>

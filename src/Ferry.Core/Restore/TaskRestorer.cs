@@ -12,43 +12,63 @@ using Ferry.Tracing;
 namespace Ferry.Restore;
 
 /// <summary>
-/// Rebuilds one seized husk into the dumped process by remote syscalls, in an order where each step finds what it
-/// needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping and exe,
-/// files, fs, session, identity, signals and limits, timers and pending signals, credentials, and registers last.
+/// Rebuilds one process of the husk tree into the dumped process by remote syscalls, in an order where each step finds
+/// what it needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping
+/// and exe, files, fs, identity, signal actions and limits, timers and pending signals; then each thread's own state
+/// with its credentials; registers last.
 /// </summary>
-public sealed class TaskRestorer(TracedTask task, TaskImages images, DumpSet set, Log log)
+/// <param name="ownsFileTable">
+/// False when the process shares its fd table (CLONE_FILES) with one restored before it: the table is complete already.
+/// </param>
+public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects shared, bool ownsFileTable, Log log)
 {
-    /// <summary>Leaves the task stopped, fully rebuilt, with its final registers and signal mask.</summary>
+    /// <summary>Leaves every thread stopped, fully rebuilt, with its final registers and signal mask.</summary>
     public void Rebuild()
     {
-        // Nothing may be delivered into the half-built task; the dumped mask is set at the very end.
-        task.SetSigMask(ulong.MaxValue);
-        task.SyscallOrThrow(Sys.close_range, 0, uint.MaxValue, 0);
+        var task = process.Leader;
+        var images = process.Images;
+        // Nothing may be delivered into the half-built task; the dumped masks are set at the very end.
+        foreach (var thread in process.Threads)
+            thread.SetSigMask(ulong.MaxValue);
+        if (ownsFileTable)
+            task.SyscallOrThrow(Sys.close_range, 0, uint.MaxValue, 0);
 
         int firstFree = images.Fds.Count == 0 ? 0 : (int)images.Fds.Max(f => f.Fd) + 1;
         using var fds = new FdTransfer(task, firstFree);
-        new MemoryRestorer(task, images, set, fds, log).Restore();
+        new MemoryRestorer(task, images, set, shared, fds, log).Restore();
+        // The threads share the memory: their syscalls run on the same instruction in the moved vdso.
+        foreach (var thread in process.Threads.Skip(1))
+            thread.SyscallInstruction = task.SyscallInstruction;
 
         using var scratch = task.MapScratch();
         new MmMapRestorer(task, images, set, fds, scratch, log).Restore();
-        new FileRestorer(task, images, set, fds, log).Restore();
+        if (ownsFileTable)
+            new FileRestorer(task, images, set, shared, fds, log).Restore();
         var properties = new TaskPropertiesRestorer(task, images, set, fds, scratch, log);
         properties.RestoreFs();
         fds.Dispose();
-        properties.RestoreSession();
         properties.RestoreIdentity();
-        properties.RestoreThreadAddresses(images.Leader);
 
-        var signals = new SignalRestorer(task, images, scratch, log);
-        signals.RestoreActions();
-        signals.RestoreAltStack(images.Leader.ThreadCore);
+        var signals = new SignalRestorer(task, scratch, log);
+        signals.RestoreActions(images.Leader.Tc);
         properties.RestoreLimits();
         new TimerRestorer(task, images, scratch, log).Restore();
-        signals.RestorePending();
-        new CredentialRestorer(task, images.Leader, scratch, log).Restore();
+        signals.RestoreSharedPending(images.Leader.Tc);
+        // Each thread's own state, its credentials last; the leader last of all, as it runs the cleanup below.
+        foreach (var (thread, core) in process.Threads.Zip(images.Threads).Reverse())
+        {
+            new ThreadPropertiesRestorer(thread, core, scratch, log).Restore();
+            var threadSignals = new SignalRestorer(thread, scratch, log);
+            threadSignals.RestoreAltStack(core.ThreadCore);
+            threadSignals.RestoreThreadPending(core);
+            new CredentialRestorer(thread, core, scratch, log).Restore();
+        }
         scratch.Dispose();
 
-        new RegisterRestorer(task, images.Leader, log).Restore();
-        task.SetSigMask(SignalRestorer.BlockedMask(images.Leader));
+        foreach (var (thread, core) in process.Threads.Zip(images.Threads))
+        {
+            new RegisterRestorer(thread, core, log).Restore();
+            thread.SetSigMask(SignalRestorer.BlockedMask(core));
+        }
     }
 }

@@ -284,7 +284,18 @@ public sealed unsafe class TracedTask
     public void Kill() => OnThread(() =>
     {
         RequireAttached();
-        if (LibC.kill(Pid, Signals.SIGKILL) < 0) throw LinuxException.FromLastError("kill(SIGKILL)", Pid);
+        if (LibC.kill(Pid, Signals.SIGKILL) < 0 && Marshal.GetLastPInvokeError() != Errno.ESRCH)
+            throw LinuxException.FromLastError("kill(SIGKILL)", Pid);
+        WaitGone();
+    });
+
+    /// <summary>
+    /// After its process was SIGKILLed: waits until this thread is gone (reaping its ptrace exit report). Kill the
+    /// process once and call this on every thread of it, the leader last.
+    /// </summary>
+    public void WaitGone() => OnThread(() =>
+    {
+        RequireAttached();
         while (true)
         {
             var status = Tracer.WaitFor(Tid);

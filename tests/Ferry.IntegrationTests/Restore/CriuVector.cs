@@ -60,11 +60,14 @@ public sealed class CriuVector : IDisposable
         return new CriuVector(name, pid, images);
     }
 
-    /// <summary>Runs check.sh: it signals the restored process, which checks itself and exits.</summary>
-    public (int ExitCode, string Output) Check()
+    /// <summary>
+    /// Runs check.sh: it signals the restored process, which checks itself and exits. <paramref name="pidHere"/> is
+    /// the root's PID as seen from here when it differs from the dumped one (a restore into a new pid namespace).
+    /// </summary>
+    public (int ExitCode, string Output) Check(int? pidHere = null)
     {
-        var result = Run(System.IO.Path.Combine(Folder, "check.sh"));
-        WaitUntilGone(Pid);
+        var result = Run(System.IO.Path.Combine(Folder, "check.sh"), pidHere is { } pid ? [$"{pid}"] : []);
+        WaitUntilGone(pidHere ?? Pid);
         return result;
     }
 
@@ -128,10 +131,12 @@ public sealed class CriuVector : IDisposable
         Directory.Delete(System.IO.Path.GetDirectoryName(Images)!, recursive: true);
     }
 
-    static (int ExitCode, string Output) Run(string script)
+    static (int ExitCode, string Output) Run(string script, string[]? args = null)
     {
         // Scripts are never traced, so System.Diagnostics.Process is fine here.
         var start = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args ?? [])
+            start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -9,7 +9,7 @@ namespace Ferry.IntegrationTests.Restore;
 /// brings it back under the same PID, and the target's own report proves its state survived.
 /// </summary>
 [Collection(RestoreCollection.Name)]
-public class FerryRoundTripTests
+public partial class FerryRoundTripTests
 {
     [FerryDumpFact]
     public void Counter_continues_without_gap_or_repeat()

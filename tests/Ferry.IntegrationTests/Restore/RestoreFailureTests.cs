@@ -67,7 +67,7 @@ public class RestoreFailureTests
     }
 
     /// <summary>Starts `sleep 600` as PID <paramref name="pid"/> (ns_last_pid = pid - 1 just before the spawn).</summary>
-    static ChildProcess HoldPid(int pid)
+    internal static ChildProcess HoldPid(int pid)
     {
         for (int attempt = 0; attempt < 20; attempt++)
         {

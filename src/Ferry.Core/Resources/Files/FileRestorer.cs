@@ -1,44 +1,33 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
-using Ferry.Resources.Pipes;
 using Ferry.Restore;
 using Ferry.Tracing;
 
 namespace Ferry.Resources.Files;
 
 /// <summary>
-/// Gives a task back its file descriptors: Ferry opens each file description once (path, flags, offset; pipes with
-/// their unread data) and the task takes it at the dumped fd number with the dumped close-on-exec flag. fds that
-/// shared a description at dump time share one again.
+/// Gives a task back its file descriptors: Ferry opens each file description once for the whole tree (path, flags,
+/// offset; pipes with their unread data) and the task takes it at the dumped fd number with the dumped close-on-exec
+/// flag. fds and processes that shared a description at dump time share one again.
 /// </summary>
-public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
+public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, Log log)
 {
     public void Restore()
     {
-        var opened = new Dictionary<uint, HeldFd>();
-        using var pipes = new PipeRestorer(set);
-        try
+        foreach (var fd in images.Fds.OrderBy(f => f.Fd))
         {
-            foreach (var fd in images.Fds.OrderBy(f => f.Fd))
-            {
-                if (!opened.TryGetValue(fd.Id, out var local))
-                    opened[fd.Id] = local = Open(set.Files[fd.Id], pipes);
-                fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
-                log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(set.Files[fd.Id])}");
-            }
-        }
-        finally
-        {
-            foreach (var local in opened.Values)
-                local.Dispose();
+            var file = set.Files[fd.Id];
+            var local = shared.File(fd.Id, () => Open(file));
+            fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
+            log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
     }
 
-    HeldFd Open(file_entry file, PipeRestorer pipes) => file.Type switch
+    HeldFd Open(file_entry file) => file.Type switch
     {
         fd_types.Reg => OpenRegular(file.Reg),
-        fd_types.Pipe => pipes.Open(file.Pipe),
+        fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 

@@ -106,17 +106,17 @@ internal sealed class FileTable
     /// <summary>files.img, pipes-data.img, fifo-data.img and remap-fpath.img (the last three only when they have entries).</summary>
     public void WriteImages()
     {
-        ImageFile.Write(Path.Combine(_imagesDir, "files.img"), ImageFile.Magic.Files, Entries);
-        WriteData("pipes-data.img", ImageFile.Magic.PipesData, PipeData);
-        WriteData("fifo-data.img", ImageFile.Magic.FifoData, FifoData);
+        ImageWriter.WriteFile(Path.Combine(_imagesDir, "files.img"), ImageKinds.Files, Entries);
+        WriteData("pipes-data.img", ImageKinds.PipesData, PipeData);
+        WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)
-            ImageFile.Write(Path.Combine(_imagesDir, "remap-fpath.img"), ImageFile.Magic.RemapFpath, Remaps);
+            ImageWriter.WriteFile(Path.Combine(_imagesDir, "remap-fpath.img"), ImageKinds.RemapFpath, Remaps);
     }
 
-    void WriteData(string name, ImageFile.Magic magic, List<(pipe_data_entry Entry, byte[] Data)> data)
+    void WriteData(string name, ImageKind kind, List<(pipe_data_entry Entry, byte[] Data)> data)
     {
         if (data.Count == 0) return;
-        using var writer = ImageFile.Create(Path.Combine(_imagesDir, name), magic);
+        using var writer = ImageWriter.Create(Path.Combine(_imagesDir, name), kind);
         foreach (var (entry, bytes) in data) writer.Write(entry, bytes);
     }
 

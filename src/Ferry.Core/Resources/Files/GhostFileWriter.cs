@@ -26,7 +26,7 @@ internal static class GhostFileWriter
         };
         // Reopen read-only: the task may hold the file write-only.
         using var source = File.OpenHandle(openable, FileMode.Open, FileAccess.Read);
-        using var writer = ImageFile.Create(imagePath, ImageFile.Magic.GhostFile);
+        using var writer = ImageWriter.Create(imagePath, ImageKinds.GhostFile);
         if (st.st_size < ChunkThreshold)
         {
             var content = new byte[st.st_size];

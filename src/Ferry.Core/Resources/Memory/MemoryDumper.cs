@@ -46,7 +46,7 @@ internal static unsafe class MemoryDumper
 
     static void WritePagemap(string path, uint pagesId, List<DumpRun> runs)
     {
-        using var writer = ImageFile.Create(path, ImageFile.Magic.Pagemap);
+        using var writer = ImageWriter.Create(path, ImageKinds.Pagemap);
         writer.Write(new pagemap_head { PagesId = pagesId });
         // nr_pages is CRIU 4.x's count; the old 32-bit field is filled too when it fits, so CRIU 3.x tools read it.
         foreach (var run in runs)

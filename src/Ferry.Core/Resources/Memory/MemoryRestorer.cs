@@ -14,7 +14,7 @@ namespace Ferry.Resources.Memory;
 /// dumped pages are written with process_vm_writev straight from an mmap of pages-ID.img, and then each VMA gets its
 /// final protection and madvise flags.
 /// </summary>
-public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
+public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects sharedObjects, FdTransfer fds, Log log)
 {
     static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
 
@@ -193,29 +193,38 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
     }
 
     /// <summary>
-    /// Creates each shared anonymous object with its dumped contents and gives the task an fd of it, so every VMA of
-    /// the object maps the same memory at its own offset: a temporary MAP_SHARED|MAP_ANONYMOUS mapping of the whole
-    /// object is filled (the image's addresses are offsets in the object), Ferry opens it through
-    /// /proc/PID/map_files and hands the fd over, and the temporary mapping goes. Returns the task's fd by shmid.
+    /// Gives the task an fd of each shared anonymous object it maps, so every VMA of the object maps the same memory at
+    /// its own offset; the first process of the tree to need an object makes it (<see cref="CreateSharedObject"/>), the
+    /// others get the same one. Returns the task's fd by shmid.
     /// </summary>
     Dictionary<ulong, int> CreateSharedObjects(Dictionary<(ulong Id, int Flags), int> taskFds)
     {
         var objects = new Dictionary<ulong, int>();
-        foreach (var mappings in images.Mm.Vmas.Where(TaskImages.IsSharedAnonymous).GroupBy(v => v.Shmid))
+        foreach (ulong shmid in images.Mm.Vmas.Where(TaskImages.IsSharedAnonymous).Select(v => v.Shmid).Distinct())
         {
-            var contents = images.Shmem[mappings.Key];
-            ulong size = TaskImages.SharedSize(mappings);
-            ulong at = (ulong)task.SyscallOrThrow(Sys.mmap, 0, (long)size, Mman.PROT_READ | Mman.PROT_WRITE,
-                Mman.MAP_SHARED | Mman.MAP_ANONYMOUS, -1, 0);
-            PageWriter.Write(task.Pid, contents.PagesPath, contents.Runs.Select(r => r with { Address = at + r.Address }).ToList());
-            using (var local = HeldFd.Open($"/proc/{task.Pid}/map_files/{at:x}-{at + size:x}", OpenFlags.O_RDWR,
-                       $"shared anonymous memory {mappings.Key}"))
-                objects[mappings.Key] = fds.Take(local.Fd);
+            var held = sharedObjects.SharedMemory(shmid) ?? CreateSharedObject(shmid);
+            objects[shmid] = fds.Take(held.Fd);
             // Kept with the file fds so the same cleanup closes it in the task.
-            taskFds[(mappings.Key, -1)] = objects[mappings.Key];
-            task.SyscallOrThrow(Sys.munmap, (long)at, (long)size);
+            taskFds[(shmid, -1)] = objects[shmid];
         }
         return objects;
+    }
+
+    /// <summary>
+    /// Makes a shared anonymous object with its dumped contents: a temporary MAP_SHARED|MAP_ANONYMOUS mapping of the
+    /// whole object is filled (the image's addresses are offsets in the object), Ferry opens it through
+    /// /proc/PID/map_files and keeps that fd for every process of the tree, and the temporary mapping goes.
+    /// </summary>
+    HeldFd CreateSharedObject(ulong shmid)
+    {
+        var image = set.SharedMemory[shmid];
+        ulong at = (ulong)task.SyscallOrThrow(Sys.mmap, 0, (long)image.Size, Mman.PROT_READ | Mman.PROT_WRITE,
+            Mman.MAP_SHARED | Mman.MAP_ANONYMOUS, -1, 0);
+        PageWriter.Write(task.Pid, image.Contents.PagesPath, image.Contents.Runs.Select(r => r with { Address = at + r.Address }).ToList());
+        var held = HeldFd.Open($"/proc/{task.Pid}/map_files/{at:x}-{at + image.Size:x}", OpenFlags.O_RDWR, $"shared anonymous memory {shmid}");
+        sharedObjects.AddSharedMemory(shmid, held);
+        task.SyscallOrThrow(Sys.munmap, (long)at, (long)image.Size);
+        return held;
     }
 
     bool InKernelArea(PageRange run) =>

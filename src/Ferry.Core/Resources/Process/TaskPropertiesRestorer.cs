@@ -9,8 +9,8 @@ using Ferry.Tracing;
 namespace Ferry.Resources.Process;
 
 /// <summary>
-/// The small per-task properties: cwd, root and umask; session and process group; comm, personality and prctl bits;
-/// rseq, robust futex list and clear-child-tid address; resource limits.
+/// The small per-process properties: cwd, root and umask; personality and process-wide prctl bits; resource limits.
+/// Per-thread ones are <see cref="ThreadPropertiesRestorer"/>'s; sessions and groups are set while the tree is built.
 /// </summary>
 public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, RemoteScratch scratch, Log log)
 {
@@ -34,43 +34,14 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
         log.Debug($"pid {task.Pid}: cwd {cwd}, root {root}, umask {Convert.ToString(images.Fs.Umask, 8)}");
     }
 
-    /// <summary>A dumped session or group leader leads its own again; otherwise the task stays in Ferry's (shell-job style).</summary>
-    public void RestoreSession()
-    {
-        var process = images.Process;
-        if (process.Sid == process.Pid)
-            task.SyscallOrThrow(Sys.setsid);
-        else if (process.Pgid == process.Pid)
-            task.SyscallOrThrow(Sys.setpgid, 0, 0);
-        else
-            log.Warn($"pid {task.Pid}: its session {process.Sid} / group {process.Pgid} were not dumped; it joins Ferry's");
-    }
-
     public void RestoreIdentity()
     {
         var tc = images.Leader.Tc;
-        string comm = images.Leader.ThreadCore?.Comm is { Length: > 0 } threadComm ? threadComm : tc.Comm;
-        WriteString(comm.Length > 15 ? comm[..15] : comm);
-        task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
         task.SyscallOrThrow(Sys.personality, tc.Personality);
         if (tc.ChildSubreaper)
             task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_CHILD_SUBREAPER, 1);
-        if (images.Leader.ThreadCore is { PdeathSig: not 0 } thread)
-            task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_PDEATHSIG, thread.PdeathSig);
         if (tc.HasOomScoreAdj)
             File.WriteAllText($"/proc/{task.Pid}/oom_score_adj", tc.OomScoreAdj.ToString());
-    }
-
-    /// <summary>rseq, robust list and clear_child_tid: addresses the kernel keeps for the thread and uses on its own.</summary>
-    public void RestoreThreadAddresses(core_entry core)
-    {
-        var thread = core.ThreadCore;
-        if (thread?.RseqEntry is { RseqAbiPointer: not 0 } rseq)
-            task.SyscallOrThrow(Sys.rseq, (long)rseq.RseqAbiPointer, rseq.RseqAbiSize, 0, rseq.Signature);
-        if (thread is { FutexRla: not 0 })
-            task.SyscallOrThrow(Sys.set_robust_list, (long)thread.FutexRla, thread.FutexRlaLen);
-        if (core.ThreadInfo.ClearTidAddr != 0)
-            task.SyscallOrThrow(Sys.set_tid_address, (long)core.ThreadInfo.ClearTidAddr);
     }
 
     /// <summary>

@@ -7,18 +7,19 @@ using Ferry.Tracing;
 namespace Ferry.Resources.Signals;
 
 /// <summary>
-/// Signal state: the handlers (rt_sigaction per signal), the alternate stack, the pending signals (re-queued from
-/// inside the task, the only way the kernel accepts arbitrary siginfo), and, last of all, the blocked mask.
+/// Signal state: the handlers (rt_sigaction per signal, shared by the threads of a process), each thread's alternate
+/// stack, the pending signals (re-queued from inside the task, the only way the kernel accepts arbitrary siginfo), and,
+/// last of all, each thread's blocked mask. <paramref name="task"/> is the thread the calls run in.
 /// </summary>
-public sealed class SignalRestorer(TracedTask task, TaskImages images, RemoteScratch scratch, Log log)
+public sealed class SignalRestorer(TracedTask task, RemoteScratch scratch, Log log)
 {
     /// <summary>CRIU stores the actions of signals 1..64 except SIGKILL and SIGSTOP, in order.</summary>
     public static IEnumerable<int> DumpedSignals =>
         Enumerable.Range(1, Linux.Signals.NSIG).Where(s => s != Linux.Signals.SIGKILL && s != Linux.Signals.SIGSTOP);
 
-    public void RestoreActions()
+    public void RestoreActions(task_core_entry tc)
     {
-        var actions = images.Leader.Tc.Sigactions;
+        var actions = tc.Sigactions;
         if (actions.Count == 0)
             return;
         int set = 0;
@@ -35,24 +36,35 @@ public sealed class SignalRestorer(TracedTask task, TaskImages images, RemoteScr
         log.Debug($"pid {task.Pid}: {set} signal handlers set");
     }
 
-    public void RestoreAltStack(thread_core_entry thread)
+    public void RestoreAltStack(thread_core_entry? thread)
     {
-        if (thread.Sas is not { } sas || (sas.SsFlags & 2 /* SS_DISABLE */) != 0)
+        if (thread?.Sas is not { } sas || (sas.SsFlags & 2 /* SS_DISABLE */) != 0)
             return;
         scratch.Write(0, new StackT { ss_sp = sas.SsSp, ss_flags = 0, ss_size = sas.SsSize });
         task.SyscallOrThrow(Sys.sigaltstack, scratch.At(0), 0);
     }
 
-    /// <summary>Queues the dumped pending signals again. The task has every signal blocked meanwhile, so they stay pending.</summary>
-    public void RestorePending()
+    /// <summary>
+    /// Queues the dumped signals pending for the whole process again. The task has every signal blocked meanwhile, so
+    /// they stay pending.
+    /// </summary>
+    public void RestoreSharedPending(task_core_entry tc) => Log(QueueAll(tc.SignalsS, threadId: 0), "process");
+
+    /// <summary>Queues the dumped signals pending for this thread alone again.</summary>
+    public void RestoreThreadPending(core_entry core) => Log(QueueAll(core.ThreadCore?.SignalsP, threadId: task.Tid), "thread");
+
+    int QueueAll(signal_queue_entry? queue, int threadId)
     {
         int count = 0;
-        foreach (var info in images.Leader.Tc.SignalsS?.Signals ?? [])
-            count += Queue(info.Siginfo.Span, threadId: 0);
-        foreach (var info in images.Leader.ThreadCore?.SignalsP?.Signals ?? [])
-            count += Queue(info.Siginfo.Span, threadId: task.Tid);
+        foreach (var info in queue?.Signals ?? [])
+            count += Queue(info.Siginfo.Span, threadId);
+        return count;
+    }
+
+    void Log(int count, string which)
+    {
         if (count > 0)
-            log.Debug($"pid {task.Pid}: {count} pending signals queued");
+            log.Debug($"{task}: {count} pending {which} signals queued");
     }
 
     int Queue(ReadOnlySpan<byte> siginfo, int threadId)

@@ -19,6 +19,7 @@ public sealed class TimerRestorer(TracedTask task, TaskImages images, RemoteScra
         Set(Linux.Timers.ITIMER_REAL, timers.Real);
         Set(Linux.Timers.ITIMER_VIRTUAL, timers.Virt);
         Set(Linux.Timers.ITIMER_PROF, timers.Prof);
+        new PosixTimerRestorer(task, scratch, log).Restore(timers.Posix);
     }
 
     void Set(int which, itimer_entry timer)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Ferry.Programs;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ferry.Restore.Husk;
@@ -47,8 +48,7 @@ public static class HuskImage
 
     public const ulong CLONE_PARENT = 0x8000, CLONE_NEWPID = 0x20000000;
 
-    const int ElfHeaderSize = 64, ProgramHeaderSize = 56, ProgramHeaderCount = 2;
-    const int CodeOffset = ElfHeaderSize + ProgramHeaderSize * ProgramHeaderCount;
+    const int CodeOffset = OnePageElf.CodeOffset;
     /// <summary>Where, inside the page, the request buffer is (beyond the file bytes: zero-filled by the loader).</summary>
     const int RequestOffset = 0x800;
 
@@ -66,48 +66,47 @@ public static class HuskImage
     /// <summary>The husk's code; returns the bytes and the offset of the <c>syscall; int3</c> gadget.</summary>
     static (byte[] Code, int Gadget) AssembleCode()
     {
-        // Register numbers; MovImm32 writes the 32-bit form (zero-extended), MovImm64 the full register.
-        const int Eax = 0, Edx = 2, Esi = 6, Edi = 7, Rsi = 6, Rdi = 7;
         const uint SysRead = 0, SysClose = 3, SysPause = 34, SysGetpid = 39, SysKill = 62, SysExitGroup = 231, SysClone3 = 435, SigStop = 19;
-        var a = new X86Emitter();
-        a.MovImm32(Eax, SysRead);
-        a.MovImm32(Edi, RequestFd);
-        a.MovImm64(Rsi, RequestAddress);
-        a.MovImm32(Edx, RequestSize);
+        var a = new X86Assembler();
+        a.MovImm32(Reg.Rax, SysRead);
+        a.MovImm32(Reg.Rdi, RequestFd);
+        a.MovImm64(Reg.Rsi, RequestAddress);
+        a.MovImm32(Reg.Rdx, RequestSize);
         a.Syscall();
-        a.MovR12Rax();
-        a.MovImm32(Eax, SysClose);
-        a.MovImm32(Edi, RequestFd);
+        a.Mov(Reg.R12, Reg.Rax);
+        a.MovImm32(Reg.Rax, SysClose);
+        a.MovImm32(Reg.Rdi, RequestFd);
         a.Syscall();
-        a.TestR12();
+        a.Test(Reg.R12, Reg.R12);
         a.Jle("stop");                     // no request: just stop
-        a.CmpR12(CloneArgsSize);
+        a.CmpImm(Reg.R12, CloneArgsSize);
         a.Jl("bad");
-        a.MovImm32(Eax, SysClone3);
-        a.MovImm64(Rdi, RequestAddress);
-        a.MovImm32(Esi, CloneArgsSize);
+        a.MovImm32(Reg.Rax, SysClone3);
+        a.MovImm64(Reg.Rdi, RequestAddress);
+        a.MovImm32(Reg.Rsi, CloneArgsSize);
         a.Syscall();
-        a.TestRax();
+        a.Test(Reg.Rax, Reg.Rax);
         a.Jz("stop");                      // the child
         a.Js("failed");
-        a.MovImm32(Edi, 0);                // the launching half: success
+        a.MovImm32(Reg.Rdi, 0);            // the launching half: success
         a.Jmp("exit");
         a.Label("failed");
-        a.MovRdiNegRax();                  // exit status = errno
+        a.Mov(Reg.Rdi, Reg.Rax);           // exit status = errno
+        a.Neg(Reg.Rdi);
         a.Jmp("exit");
         a.Label("bad");
-        a.MovImm32(Edi, BadRequestExitCode);
+        a.MovImm32(Reg.Rdi, BadRequestExitCode);
         a.Label("exit");
-        a.MovImm32(Eax, SysExitGroup);
+        a.MovImm32(Reg.Rax, SysExitGroup);
         a.Syscall();
         a.Label("stop");
-        a.MovImm32(Eax, SysGetpid);
+        a.MovImm32(Reg.Rax, SysGetpid);
         a.Syscall();
-        a.MovEdiEax();
-        a.MovImm32(Esi, SigStop);
-        a.MovImm32(Eax, SysKill);
+        a.Mov32(Reg.Rdi, Reg.Rax);
+        a.MovImm32(Reg.Rsi, SigStop);
+        a.MovImm32(Reg.Rax, SysKill);
         a.Syscall();                       // a pid-namespace init ignores its own SIGSTOP: it waits in pause()
-        a.MovImm32(Eax, SysPause);
+        a.MovImm32(Reg.Rax, SysPause);
         a.Syscall();
         a.Jmp("stop");
         int gadget = a.Offset;
@@ -121,37 +120,9 @@ public static class HuskImage
     {
         var file = new byte[CodeOffset + Code.Length];
         var s = file.AsSpan();
-        // ELF header: 64-bit, little endian, version 1, System V ABI, ET_EXEC, x86-64.
-        "\x7f"u8.CopyTo(s);
-        "ELF"u8.CopyTo(s[1..]);
-        s[4] = 2; s[5] = 1; s[6] = 1;
-        BinaryPrimitives.WriteUInt16LittleEndian(s[16..], 2);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[18..], 0x3e);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[20..], 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], EntryAddress);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[32..], ElfHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[52..], ElfHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[54..], ProgramHeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(s[56..], ProgramHeaderCount);
-        // PT_LOAD, RWX: the whole file plus the zero-filled rest of the page (the request buffer).
-        WriteProgramHeader(s[ElfHeaderSize..], type: 1, flags: 7, fileSize: (ulong)file.Length, memorySize: PageSize);
-        // PT_GNU_STACK, RW: without it the stack would be executable.
-        WriteProgramHeader(s[(ElfHeaderSize + ProgramHeaderSize)..], type: 0x6474e551, flags: 6, fileSize: 0, memorySize: 0);
+        OnePageElf.WriteHeaders(s, BaseAddress);
         Code.CopyTo(s[CodeOffset..]);
         return file;
-    }
-
-    static void WriteProgramHeader(Span<byte> h, uint type, uint flags, ulong fileSize, ulong memorySize)
-    {
-        bool load = type == 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(h, type);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], flags);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[8..], 0);                           // p_offset
-        BinaryPrimitives.WriteUInt64LittleEndian(h[16..], load ? BaseAddress : 0);     // p_vaddr
-        BinaryPrimitives.WriteUInt64LittleEndian(h[24..], load ? BaseAddress : 0);     // p_paddr
-        BinaryPrimitives.WriteUInt64LittleEndian(h[32..], fileSize);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[40..], memorySize);
-        BinaryPrimitives.WriteUInt64LittleEndian(h[48..], load ? (ulong)PageSize : 16);
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Ferry.Namespaces;
+namespace Ferry.Programs;
 
 /// <summary>x86-64 general registers by encoding number.</summary>
 internal enum Reg
@@ -9,16 +9,19 @@ internal enum Reg
 }
 
 /// <summary>
-/// Emits the small x86-64 subset <see cref="InitImage"/> is written in: register moves, loads and stores at
+/// Emits the small x86-64 subset Ferry's own programs (the husk, ferry-init) are written in: register moves, loads and stores at
 /// [base + disp], a few ALU forms, conditional jumps to labels and <c>syscall</c>. Every method is one fixed
 /// encoding (REX + opcode + ModRM), named after its mnemonic; the "32" forms operate on the low 32 bits (and
 /// zero the upper half, as the CPU does). Not a general assembler.
 /// </summary>
-internal sealed class InitAssembler
+internal sealed class X86Assembler
 {
     readonly List<byte> _code = [];
     readonly Dictionary<string, int> _labels = [];
     readonly List<(int At, string Label)> _fixups = [];
+
+    /// <summary>The offset of the next instruction.</summary>
+    public int Offset => _code.Count;
 
     public void Label(string name) => _labels.Add(name, _code.Count);
 
@@ -72,6 +75,8 @@ internal sealed class InitAssembler
 
     /// <summary>add r64, imm8</summary>
     public void AddImm(Reg r, sbyte value) => Group1(w: true, 0, r, value);
+    /// <summary>cmp r64, imm8</summary>
+    public void CmpImm(Reg r, sbyte value) => Group1(w: true, 7, r, value);
     /// <summary>cmp r32, imm8</summary>
     public void CmpImm32(Reg r, sbyte value) => Group1(w: false, 7, r, value);
     /// <summary>and r32, imm8</summary>
@@ -89,6 +94,7 @@ internal sealed class InitAssembler
     }
 
     public void Syscall() => _code.AddRange([0x0f, 0x05]);
+    public void Int3() => _code.Add(0xcc);
 
     public void Jmp(string label) => Jump([0xe9], label);
     public void Jz(string label) => Jump([0x0f, 0x84], label);

@@ -1,0 +1,279 @@
+using System.Runtime.InteropServices;
+using Ferry.Diagnostics;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Tracing;
+
+namespace Ferry.Restore;
+
+/// <summary>One restored process while it is being rebuilt: its images and its seized threads (the leader first).</summary>
+public sealed record HuskProcess(TaskImages Images, IReadOnlyList<TracedTask> Threads)
+{
+    public TracedTask Leader => Threads[0];
+}
+
+/// <summary>
+/// The dumped tree as husks, before any of them is rebuilt: the root husk clones each child with its dumped PID
+/// (clone3 set_tid run inside the parent, so parentage is the dumped one), each process clones its threads with their
+/// TIDs, sessions and process groups are set up as dumped, and zombies exit again with their dumped status. Every
+/// clone carries CLONE_PTRACE, so each new task is born seized and stopped before it runs an instruction.
+/// </summary>
+public sealed class HuskTree
+{
+    const ulong ThreadFlags = CloneFlags.CLONE_VM | CloneFlags.CLONE_FS | CloneFlags.CLONE_FILES | CloneFlags.CLONE_SIGHAND |
+        CloneFlags.CLONE_THREAD | CloneFlags.CLONE_SYSVSEM;
+
+    readonly DumpSet _set;
+    readonly Log _log;
+    readonly bool _innerPids;
+    readonly List<HuskProcess> _processes = [];
+    readonly List<(ZombieImages Images, TracedTask Task)> _zombies = [];
+    readonly Dictionary<uint, pstree_entry> _entries;
+
+    HuskTree(DumpSet set, Log log, bool innerPids)
+    {
+        _set = set;
+        _log = log;
+        _innerPids = innerPids;
+        _entries = set.Tasks.Select(t => t.Process).Concat(set.Zombies.Select(z => z.Process)).ToDictionary(p => p.Pid);
+    }
+
+    /// <summary>The living processes in pstree order (parents before children).</summary>
+    public IReadOnlyList<HuskProcess> Processes => _processes;
+
+    /// <summary>
+    /// Builds the tree under <paramref name="root"/>, the husk already started with the root's PID. With
+    /// <paramref name="innerPids"/> the tree lives in a pid namespace of its own: the dumped PIDs are the ones inside,
+    /// and each new task is found on this side by its NSpid. On failure every task made so far is killed and reaped.
+    /// </summary>
+    public static HuskTree Build(DumpSet set, TracedTask root, bool innerPids, Log log)
+    {
+        CheckShape(set);
+        var tree = new HuskTree(set, log, innerPids);
+        try
+        {
+            tree.Populate(set.Root, root);
+            tree.JoinGroups();
+            tree.EndZombies();
+        }
+        catch
+        {
+            tree.Kill(root);
+            throw;
+        }
+        return tree;
+    }
+
+    /// <summary>Refuses, before anything is made, trees whose shape the clone order here cannot give back.</summary>
+    static void CheckShape(DumpSet set)
+    {
+        var entries = set.Tasks.Select(t => t.Process).Concat(set.Zombies.Select(z => z.Process)).ToDictionary(p => p.Pid);
+        foreach (var process in entries.Values)
+        {
+            if (process.Pid == set.Root.Process.Pid || process.Sid == process.Pid)
+                continue;
+            var parent = entries[process.Ppid];
+            // A child inherits its parent's session; one that was moved into another session after its fork (its
+            // parent called setsid later, or it is in its grandparent's) needs helper tasks CRIU-style.
+            if (process.Sid != parent.Sid)
+                throw new FerryException(
+                    $"process {process.Pid} is in session {process.Sid} but its parent {parent.Pid} in session {parent.Sid}; " +
+                    "restoring a session a parent left after the fork is not supported yet");
+        }
+        foreach (var task in set.Tasks.Skip(1))
+        {
+            var parent = set.Tasks.First(t => t.Process.Pid == task.Process.Ppid);
+            if (task.Ids.VmId == parent.Ids.VmId)
+                throw new FerryException($"process {task.Pid} shares its memory with its parent {parent.Pid} (vfork); not supported yet");
+        }
+    }
+
+    void Populate(TaskImages images, TracedTask leader)
+    {
+        if (images.Process.Sid == images.Process.Pid)
+            leader.SyscallOrThrow(Sys.setsid);
+        var threads = new List<TracedTask> { leader };
+        _processes.Add(new HuskProcess(images, threads));
+
+        var children = _set.Tasks.Where(t => t.Process.Ppid == images.Process.Pid).ToList();
+        var zombies = _set.Zombies.Where(z => z.Process.Ppid == images.Process.Pid).ToList();
+        var created = new List<(TaskImages Images, TracedTask Task)>();
+        using (var scratch = leader.MapScratch())
+        {
+            // Children first, while the husk is still one thread: each is a copy of this one, fresh.
+            foreach (var child in children)
+            {
+                ulong sharing = (child.Ids.FilesId == images.Ids.FilesId ? CloneFlags.CLONE_FILES : 0)
+                    | (child.Ids.FsId == images.Ids.FsId ? CloneFlags.CLONE_FS : 0);
+                created.Add((child, Clone(leader, scratch, child.Pid, sharing, Signals.SIGCHLD, thread: false)));
+            }
+            foreach (var zombie in zombies)
+                _zombies.Add((zombie, Clone(leader, scratch, zombie.Pid, 0, Signals.SIGCHLD, thread: false)));
+            foreach (uint tid in images.Process.Threads.Skip(1))
+                threads.Add(Clone(leader, scratch, (int)tid, ThreadFlags, 0, thread: true));
+        }
+        if (threads.Count > 1 || created.Count > 0 || zombies.Count > 0)
+            _log.Debug($"pid {images.Pid}: {threads.Count - 1} thread(s), {created.Count} child(ren) and {zombies.Count} zombie(s) cloned");
+        foreach (var (child, task) in created)
+            Populate(child, task);
+        foreach (var (zombie, task) in _zombies.Where(z => z.Images.Process.Ppid == images.Process.Pid))
+            if (zombie.Process.Sid == zombie.Process.Pid)
+                task.SyscallOrThrow(Sys.setsid);
+    }
+
+    /// <summary>Runs clone3 with set_tid = [<paramref name="tid"/>] in <paramref name="parent"/> and seizes the new task.</summary>
+    TracedTask Clone(TracedTask parent, RemoteScratch scratch, int tid, ulong flags, int exitSignal, bool thread)
+    {
+        int argsSize = Marshal.SizeOf<CloneArgs>();
+        scratch.Write(argsSize, tid);
+        scratch.Write(0, new CloneArgs
+        {
+            flags = flags | CloneFlags.CLONE_PTRACE,
+            exit_signal = (ulong)exitSignal,
+            set_tid = (ulong)scratch.At(argsSize),
+            set_tid_size = 1,
+        });
+        long result = parent.Syscall(Sys.clone3, scratch.At(0), argsSize);
+        if (result == -Errno.EEXIST)
+            throw new FerryException($"{(thread ? "TID" : "PID")} {tid} was taken while the restore ran ({PidCheck.Holder(tid) ?? "now free"}); run the restore again");
+        if (result < 0)
+            throw new FerryException($"cannot create {(thread ? "thread" : "process")} {tid} in {parent}: clone3 failed with {Errno.Name((int)-result)}");
+        int hostTid = _innerPids ? HostTid(parent, (int)result, thread) : (int)result;
+        return parent.Tracer.Adopt(hostTid);
+    }
+
+    /// <summary>The TID on this side of a task cloned inside a pid namespace: the one whose NSpid ends in <paramref name="innerTid"/>.</summary>
+    static int HostTid(TracedTask parent, int innerTid, bool thread)
+    {
+        var candidates = thread
+            ? Directory.EnumerateDirectories($"/proc/{parent.Pid}/task").Select(d => int.Parse(Path.GetFileName(d)))
+            : File.ReadAllText($"/proc/{parent.Pid}/task/{parent.Tid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
+        foreach (int candidate in candidates)
+            if (Procfs.ProcStatusFile.Read(candidate).NSpid is [.., var inner] && inner == innerTid)
+                return candidate;
+        throw new FerryException($"the task cloned with inner PID {innerTid} by {parent} is not visible from here");
+    }
+
+    /// <summary>
+    /// Process groups, once every process of every session exists: group leaders first, then the members join
+    /// (setpgid only works towards a group of the caller's own session, which now exists).
+    /// </summary>
+    void JoinGroups()
+    {
+        var all = _processes.Select(p => (p.Images.Process, Task: p.Leader)).Concat(_zombies.Select(z => (z.Images.Process, z.Task))).ToList();
+        foreach (var (process, task) in all.Where(p => p.Process.Pgid == p.Process.Pid && p.Process.Sid != p.Process.Pid))
+            task.SyscallOrThrow(Sys.setpgid, 0, 0);
+        foreach (var (process, task) in all.Where(p => p.Process.Pgid != p.Process.Pid))
+        {
+            if (_entries.ContainsKey(process.Pgid))
+            {
+                long result = task.Syscall(Sys.setpgid, 0, process.Pgid);
+                if (result < 0)
+                    throw new FerryException($"process {process.Pid} cannot join its process group {process.Pgid}: setpgid failed with {Errno.Name((int)-result)}");
+            }
+            else if (process.Pid == _set.Root.Process.Pid || process.Pgid != _entries[process.Ppid].Pgid)
+                _log.Warn($"pid {process.Pid}: its process group {process.Pgid} was not dumped; it joins Ferry's");
+        }
+    }
+
+    /// <summary>
+    /// Each zombie husk runs exit_group (or is killed by its signal, without a core dump) with the dumped status and
+    /// waits for its parent to reap it, as it did at dump time. The SIGCHLD this sends the parent is taken back: the
+    /// parent had already received it before the dump (its pending signals are restored from the images).
+    /// </summary>
+    void EndZombies()
+    {
+        foreach (var (zombie, task) in _zombies)
+        {
+            int signal = zombie.WaitStatus & 0x7f;
+            int code = (zombie.WaitStatus >> 8) & 0xff;
+            using (var scratch = task.MapScratch())
+            {
+                var name = System.Text.Encoding.UTF8.GetBytes(zombie.Comm);
+                scratch.Write(0, [.. name.AsSpan(0, Math.Min(name.Length, 15)), 0]);
+                task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
+                if (signal != 0)
+                {
+                    task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_DUMPABLE, 0);
+                    scratch.Write(0, new KernelSigAction { handler = Signals.SIG_DFL });
+                    task.SyscallOrThrow(Sys.rt_sigaction, signal, scratch.At(0), 0, Signals.KernelSigSetSize);
+                }
+            }
+            task.SetSigMask(0);
+            var regs = task.GetRegisters();
+            regs.rip = task.SyscallInstruction;
+            regs.rax = Sys.exit_group;
+            regs.orig_rax = ulong.MaxValue;
+            regs.rdi = (ulong)code;
+            task.SetRegisters(regs);
+            // Queued while the husk is stopped, the signal kills it on its way back to user space after the detach.
+            if (signal != 0 && LibC.tgkill(task.Pid, task.Tid, Fatal(signal)) < 0)
+                throw LinuxException.FromLastError("tgkill", task.Tid);
+            task.Detach();
+            Poll(() => Procfs.ProcStatFile.Read(task.Pid).State == 'Z', $"zombie {zombie.Pid} to exit");
+            var parent = _processes.First(p => p.Images.Process.Pid == zombie.Process.Ppid).Leader;
+            TakeBackSigchld(parent);
+            _log.Debug($"pid {zombie.Pid}: a zombie again (wait status 0x{zombie.WaitStatus:x})");
+        }
+    }
+
+    /// <summary>Like CRIU: a status naming a signal whose default action is not to terminate becomes SIGABRT.</summary>
+    static int Fatal(int signal) =>
+        signal is Signals.SIGCHLD or Signals.SIGCONT or Signals.SIGSTOP or Signals.SIGTSTP or Signals.SIGTTIN or Signals.SIGTTOU
+            or Signals.SIGURG or Signals.SIGWINCH || signal > 31 ? Signals.SIGABRT : signal;
+
+    static unsafe void TakeBackSigchld(TracedTask parent)
+    {
+        using var scratch = parent.MapScratch();
+        scratch.Write(0, 1UL << (Signals.SIGCHLD - 1));
+        scratch.Write(16, new TimeSpec());
+        while (parent.Syscall(Sys.rt_sigtimedwait, scratch.At(0), 0, scratch.At(16), Signals.KernelSigSetSize) == Signals.SIGCHLD) { }
+    }
+
+    static void Poll(Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!done())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new FerryException($"timed out waiting for {what}");
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Lets every task run: children before parents, the root last, threads before their leader.</summary>
+    public void Release()
+    {
+        foreach (var process in Enumerable.Reverse(_processes))
+            foreach (var thread in process.Threads.Reverse())
+                thread.Detach();
+    }
+
+    /// <summary>SIGKILLs every process made (deepest first) and reaps what is ours to reap: nothing is left behind.</summary>
+    public void Kill(TracedTask root)
+    {
+        var processes = _processes.Count > 0 ? _processes.Select(p => p.Threads).ToList() : [[root]];
+        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task])).Reverse().ToList();
+        foreach (var threads in all)
+        {
+            LibC.kill(threads[0].Pid, Signals.SIGKILL);
+            foreach (var thread in threads.Reverse().Where(t => t.IsAttached))
+                thread.WaitGone();
+        }
+        // Children outlived their killed husk parents as zombies and came to Ferry, the subreaper.
+        foreach (var threads in all.Where(t => t[0].Pid != root.Pid))
+            ReapOrphan(threads[0].Pid);
+    }
+
+    static unsafe void ReapOrphan(int pid)
+    {
+        int status;
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            long result = LibC.waitpid(pid, &status, Wait.WNOHANG | Wait.__WALL);
+            if (result == pid || (result < 0 && Marshal.GetLastPInvokeError() == Errno.ECHILD))
+                return;
+            Thread.Sleep(1);
+        }
+    }
+}

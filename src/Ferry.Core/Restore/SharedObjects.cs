@@ -1,0 +1,36 @@
+using Ferry.Resources.Pipes;
+
+namespace Ferry.Restore;
+
+/// <summary>
+/// What the processes of one restore share, made once and held by Ferry until every process has its copy: open file
+/// descriptions by file id (one offset for every fd and process that shared it), pipes, and shared anonymous memory
+/// objects by shmid (every process that mapped one maps the same pages again).
+/// </summary>
+public sealed class SharedObjects(DumpSet set) : IDisposable
+{
+    readonly Dictionary<uint, HeldFd> _files = new();
+    readonly Dictionary<ulong, HeldFd> _memory = new();
+
+    public PipeRestorer Pipes { get; } = new(set);
+
+    /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
+    public HeldFd File(uint id, Func<HeldFd> open)
+    {
+        if (!_files.TryGetValue(id, out var held))
+            _files[id] = held = open();
+        return held;
+    }
+
+    /// <summary>Ferry's descriptor of shared memory object <paramref name="shmid"/>, or null when no process made it yet.</summary>
+    public HeldFd? SharedMemory(ulong shmid) => _memory.GetValueOrDefault(shmid);
+
+    public void AddSharedMemory(ulong shmid, HeldFd held) => _memory.Add(shmid, held);
+
+    public void Dispose()
+    {
+        foreach (var held in _files.Values.Concat(_memory.Values))
+            held.Dispose();
+        Pipes.Dispose();
+    }
+}
