@@ -57,10 +57,13 @@ int main(int argc, char **argv)
     if (pipe(started)) return 1;
     pid_t child = fork();
     if (child == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        pid_t parent = getppid();
         int log = open_log("child");
         gid_t groups[] = {1001};
         if (setgroups(1, groups) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) _exit(1);
+        /* After the ids change: changing credentials clears the parent-death signal. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
         if (write(started[1], "x", 1) != 1) _exit(1);
         close(started[0]);
         close(started[1]);
