@@ -46,6 +46,7 @@ public static class Dumper
         var init = FerryNamespaces.FindFerryInit(request.Pid);
         var pid = init is { } initPid ? MainProcessOf(initPid) : request.Pid;
         if (pid != request.Pid) log.Info($"process {request.Pid} lives in the pid namespace of ferry-init {init}: dumping the namespace's tree from its main process {pid}");
+        DumpLimits.CheckBeforeFreeze(pid);
         Directory.CreateDirectory(request.ImagesDir);
 
         using var tracer = new Tracer();

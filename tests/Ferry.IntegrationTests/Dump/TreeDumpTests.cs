@@ -123,6 +123,45 @@ public sealed class TreeDumpTests
         }
     }
 
+    [RootFact]
+    public void A_child_traced_by_another_process_stops_the_dump_instead_of_going_missing_from_the_images()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        FerryBinary.Result result;
+        using (var other = new Ferry.Tracing.Tracer())
+        {
+            other.Seize(child2); // another tracer holds it: ferry cannot freeze it
+            result = target.Dump();
+        }
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {child2}, a child of {child1}, could not be frozen", line);
+        Assert.False(File.Exists(target.Image("pstree.img")));
+        foreach (var (pid, role) in new[] { root, child1, child2 }.Zip(Roles))
+        {
+            Assert.Equal(0, TracerOf(pid));
+            var atDump = LastCount(target, role);
+            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the refused dump");
+        }
+    }
+
+    [RootFact]
+    public void Two_processes_in_one_address_space_are_refused_with_one_line_and_left_as_they_were()
+    {
+        using var target = DumpTarget.Start("tree_vfork", passWorkDir: false);
+        var child = int.Parse(File.ReadAllText($"/proc/{target.Pid}/task/{target.Pid}/children").Trim(), CultureInfo.InvariantCulture);
+
+        var result = target.Dump();
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {child} shares its address space (CLONE_VM) with process {target.Pid}", line);
+        Assert.Equal((0, 0), (TracerOf(target.Pid), TracerOf(child)));
+        Assert.False(target.Process.HasExited);
+    }
+
     [CritFact]
     public void Each_of_nine_threads_has_its_core_and_the_pstree_lists_them_leader_first()
     {
