@@ -66,7 +66,8 @@ public sealed class DumpLifecycleTests
         Assert.Contains("fd 3", lines[0]);
         Assert.Contains("socket", lines[0]);
         Assert.False(target.Process.HasExited);
-        Assert.Equal(('S', 0), target.Status()); // sleeping as before, no tracer left
+        // Sleeping as before (after a moment running back into pause() once detached), no tracer left.
+        target.WaitFor(() => target.Status() == ('S', 0), "the process asleep again without a tracer", seconds: 2);
         Assert.Equal(syscallBefore, File.ReadAllText($"/proc/{target.Pid}/syscall")); // same syscall, same registers
         Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
     }
