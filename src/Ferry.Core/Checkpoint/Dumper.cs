@@ -168,7 +168,10 @@ public static class Dumper
     {
         foreach (var process in tree.Processes)
             if (LibC.kill(process.Pid, Ferry.Linux.Signals.SIGKILL) < 0)
-                throw LinuxException.FromLastError("kill(SIGKILL)", process.Pid);
+            {
+                var error = LinuxException.FromLastError("kill(SIGKILL)", process.Pid);
+                if (error.ErrorNumber != Errno.ESRCH) throw error; // else already gone with its killed parent (PR_SET_PDEATHSIG)
+            }
     }
 
     /// <summary>Detaches every thread of the tree: each resumes exactly where it was stopped.</summary>
