@@ -102,6 +102,29 @@ public sealed class TreeDumpTests
     }
 
     [RootFact]
+    public void Leave_stopped_leaves_every_process_of_the_tree_stopped_until_SIGCONT()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int[] pids = [target.Pid, Value(target, "child1"), Value(target, "child2")];
+
+        var result = target.Dump("--leave-stopped");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        foreach (var pid in pids) target.WaitFor(() => StateOf(pid) == 'T', $"process {pid} to be stopped");
+        var stoppedAt = Roles.Select(r => LastCount(target, r)).ToList();
+        Thread.Sleep(100);
+        Assert.Equal(stoppedAt, Roles.Select(r => LastCount(target, r)));
+        Assert.All(pids, pid => Assert.Equal(0, TracerOf(pid)));
+
+        foreach (var pid in pids) LibC.kill(pid, 18); // SIGCONT
+        foreach (var (role, count) in Roles.Zip(stoppedAt))
+        {
+            target.WaitFor(() => LastCount(target, role) > count + 10, $"{role}'s counter going on after SIGCONT");
+            AssertConsecutive(target, role);
+        }
+    }
+
+    [RootFact]
     public void A_refused_descriptor_in_a_grandchild_leaves_every_process_of_the_tree_running_untouched()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true, "socket");
@@ -373,6 +396,12 @@ public sealed class TreeDumpTests
 
     static int TracerOf(int pid) => int.Parse(File.ReadAllLines($"/proc/{pid}/status")
         .First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal))[10..].Trim(), CultureInfo.InvariantCulture);
+
+    static char StateOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
+    }
 
     static bool IsDeadOrGone(int pid)
     {
