@@ -52,6 +52,11 @@ public sealed class TreeDumpTests
         Assert.Single(fds.Select(f => f[3].Id).Distinct());
         var shared = files[fds[0][3].Id].Reg;
         Assert.Equal((Path.Combine(target.WorkDir, "shared.log"), 45UL), (shared.Name, shared.Pos));
+        // Separate opens of that file are separate descriptions (ids), a dup is the same one.
+        var separate = new[] { 20, 21, 22, 23 }.Select(fd => fds[2][fd].Id).ToList();
+        Assert.Equal(5, separate.Append(fds[0][3].Id).Distinct().Count());
+        Assert.Equal(fds[2][21].Id, fds[2][24].Id);
+        Assert.All(separate, id => Assert.Equal(shared.Name, files[id].Reg.Name));
 
         // Each pipe end is its own description: four pipe files, two per pipe (by inode), data once per pipe.
         var pipeFiles = files.Values.Where(f => f.Type == fd_types.Pipe).ToList();
