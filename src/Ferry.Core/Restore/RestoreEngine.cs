@@ -65,6 +65,12 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         }
     }
 
+    /// <summary>
+    /// EXITKILL: should Ferry die midway (killed, or a crash), the kernel kills every husk still traced instead of
+    /// letting a half-built process run; tasks cloned with CLONE_PTRACE inherit the option, Release clears it.
+    /// </summary>
+    const int HuskOptions = Tracer.DefaultOptions | Ptrace.O_EXITKILL;
+
     HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session)
     {
         if (session is null)
@@ -88,7 +94,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             throw new FerryException($"cannot create PID {innerPid} in the new pid namespace: {e.Message}");
         }
         LibC.kill(pid, Signals.SIGCONT);
-        return tracer.Seize(pid);
+        return tracer.Seize(pid, HuskOptions);
     }
 
     /// <summary>
@@ -133,7 +139,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         try
         {
             LibC.kill(pid, Signals.SIGCONT);
-            return tracer.Seize(pid);
+            return tracer.Seize(pid, HuskOptions);
         }
         catch
         {

@@ -4,13 +4,15 @@ namespace Ferry.Restore;
 
 /// <summary>
 /// What the processes of one restore share, made once and held by Ferry until every process has its copy: open file
-/// descriptions by file id (one offset for every fd and process that shared it), pipes, and shared anonymous memory
-/// objects by shmid (every process that mapped one maps the same pages again).
+/// descriptions by file id (one offset for every fd and process that shared it), pipes, ghost files (one inode for
+/// every description and mapping of a deleted file), and shared anonymous memory objects by shmid (every process that
+/// mapped one maps the same pages again).
 /// </summary>
 public sealed class SharedObjects(DumpSet set) : IDisposable
 {
     readonly Dictionary<uint, HeldFd> _files = new();
     readonly Dictionary<ulong, HeldFd> _memory = new();
+    readonly Dictionary<uint, HeldFd> _ghosts = new();
 
     public PipeRestorer Pipes { get; } = new(set);
 
@@ -22,6 +24,14 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
         return held;
     }
 
+    /// <summary>Ferry's O_PATH descriptor of ghost file <paramref name="remapId"/>, made by <paramref name="create"/> the first time.</summary>
+    public HeldFd Ghost(uint remapId, Func<HeldFd> create)
+    {
+        if (!_ghosts.TryGetValue(remapId, out var held))
+            _ghosts[remapId] = held = create();
+        return held;
+    }
+
     /// <summary>Ferry's descriptor of shared memory object <paramref name="shmid"/>, or null when no process made it yet.</summary>
     public HeldFd? SharedMemory(ulong shmid) => _memory.GetValueOrDefault(shmid);
 
@@ -29,7 +39,7 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
 
     public void Dispose()
     {
-        foreach (var held in _files.Values.Concat(_memory.Values))
+        foreach (var held in _files.Values.Concat(_memory.Values).Concat(_ghosts.Values))
             held.Dispose();
         Pipes.Dispose();
     }

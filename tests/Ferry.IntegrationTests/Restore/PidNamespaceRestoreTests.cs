@@ -36,5 +36,65 @@ public class PidNamespaceRestoreTests
         Assert.True(CriuVector.IsAlive(parentHolder.Pid) && CriuVector.IsAlive(childHolder.Pid), "a holder of the PIDs was harmed");
     }
 
+    [RootFerryBinaryFact]
+    public void A_tree_started_by_ferry_run_is_restored_twice_side_by_side_each_in_a_namespace_of_its_own()
+    {
+        CriuVector.BecomeSubreaper();
+        var dir = Directory.CreateTempSubdirectory("ferry-run-twice-").FullName;
+        string work = Path.Combine(dir, "work"), images = Path.Combine(dir, "images"), pidFile = Path.Combine(dir, "pid");
+        Directory.CreateDirectory(work);
+        Directory.CreateDirectory(images);
+        var restored = new List<int>();
+        try
+        {
+            // Its output goes to a file: a detached tree must not hold this test's pipes (nor find them gone after a restore).
+            var run = FerryBinary.Run("run", "-d", "--pidfile", pidFile, "--",
+                "/bin/sh", "-c", "exec \"$0\" \"$1\" > \"$1/out\" 2>&1", TestTargets.Path("threads_counters"), work);
+            Assert.True(run.ExitCode == 0, run.StdErr);
+            int pid = int.Parse(File.ReadAllText(pidFile).Trim());
+            Poll.Until(() => Enumerable.Range(1, 8).All(n => File.Exists(Path.Combine(work, $"thread-{n}.log"))), "every thread to count");
+            var innerTids = InnerTids(pid);
+            Assert.Equal(9, innerTids.Count);
+            Assert.Equal(2, innerTids[0]); // the main process of a `ferry run` namespace
+
+            var dump = FerryBinary.Run("dump", "-t", $"{pid}", "-D", images, "-v4", "-o", "dump.log");
+            Assert.True(dump.ExitCode == 0, dump.StdErr);
+            CriuVector.WaitUntilGone(pid);
+
+            for (int copy = 0; copy < 2; copy++)
+            {
+                var restore = FerryBinary.Run("restore", "-D", images, "-d");
+                Assert.True(restore.ExitCode == 0, restore.StdErr);
+                restored.Add(int.Parse(Assert.Single(restore.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(' ')[^2]));
+            }
+            Assert.NotEqual(restored[0], restored[1]);
+            foreach (int here in restored)
+            {
+                Assert.Equal(innerTids, InnerTids(here));
+                var before = Switches(here);
+                Poll.Until(() => Switches(here) > before + 20, $"the copy at pid {here} to run on");
+            }
+        }
+        finally
+        {
+            foreach (int here in restored)
+            {
+                int init = int.Parse(File.ReadLines($"/proc/{here}/status").First(l => l.StartsWith("PPid:"))[5..].Trim());
+                Ferry.Linux.LibC.kill(here, 9);
+                CriuVector.WaitUntilGone(init);
+            }
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The TIDs of a process as its own pid namespace sees them, sorted.</summary>
+    static List<int> InnerTids(int pid) => Directory.GetDirectories($"/proc/{pid}/task")
+        .Select(d => int.Parse(File.ReadLines(Path.Combine(d, "status")).First(l => l.StartsWith("NSpid:")).Split('\t')[^1]))
+        .Order().ToList();
+
+    /// <summary>Voluntary context switches of all threads: grows while the counting threads sleep and wake.</summary>
+    static long Switches(int pid) => Directory.GetDirectories($"/proc/{pid}/task")
+        .Sum(d => long.Parse(File.ReadLines(Path.Combine(d, "status")).First(l => l.StartsWith("voluntary_ctxt_switches:")).Split('\t')[^1]));
+
     static string NsPid(int pid) => File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("NSpid:"));
 }

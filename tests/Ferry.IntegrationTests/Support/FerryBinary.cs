@@ -26,6 +26,8 @@ public static class FerryBinary
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"ferry {string.Join(' ', args)} did not finish in 2 minutes");
         }
+        if (!Task.WaitAll([stdout, stderr], TimeSpan.FromSeconds(10)))
+            throw new TimeoutException($"ferry {string.Join(' ', args)} exited, but a process it left running holds its stdout or stderr open");
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 

@@ -6,13 +6,15 @@ using Ferry.Restore;
 namespace Ferry.Resources.Files;
 
 /// <summary>
-/// A file that was deleted while open comes back the way CRIU brings it back: its dumped contents are written to
-/// "NAME.cr.ID.ghost" next to where it lived, the description is opened, and the name is removed again, so the
-/// task holds an open, deleted file with the old contents and nothing is left on disk.
+/// A file that was deleted while open (or mapped) comes back the way CRIU brings it back: its dumped contents are
+/// written to "NAME.cr.ID.ghost" next to where it lived, opened, and the name is removed again, so the task holds an
+/// open, deleted file with the old contents and nothing is left on disk. One inode per ghost serves every description
+/// and mapping of it in the tree (each reopens it through /proc/self/fd with its own flags).
 /// </summary>
 public static class GhostFiles
 {
-    public static HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
+    /// <summary>Creates the ghost's inode, unlinked at once; returns an O_PATH descriptor of it.</summary>
+    public static HeldFd Create(reg_file_entry reg, GhostFile ghost)
     {
         string path = $"{reg.Name}.cr.{ghost.Id:x}.ghost";
         var mode = (UnixFileMode)(ghost.Entry.Mode & 0xfff);
@@ -30,6 +32,8 @@ public static class GhostFiles
                 }
                 if (ghost.Entry.HasSize)
                     stream.SetLength((long)ghost.Entry.Size);
+                if (ghost.Entry.HasUid)
+                    LibC.syscall(Sys.fchown, stream.SafeFileHandle.DangerousGetHandle(), ghost.Entry.Uid, ghost.Entry.Gid, 0, 0, 0);
             }
             File.SetUnixFileMode(path, mode);
         }
@@ -39,10 +43,7 @@ public static class GhostFiles
         }
         try
         {
-            var local = HeldFd.Open(path, flags, $"deleted file {reg.Name}");
-            if (ghost.Entry.HasUid)
-                LibC.syscall(Sys.fchown, local.Fd, ghost.Entry.Uid, ghost.Entry.Gid, 0, 0, 0);
-            return local;
+            return HeldFd.Open(path, OpenFlags.O_PATH, $"deleted file {reg.Name}");
         }
         finally
         {

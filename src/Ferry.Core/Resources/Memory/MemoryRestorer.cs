@@ -141,8 +141,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        string path = set.Files[(uint)vma.Shmid].Reg.Name;
-                        using var local = HeldFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = new RegularFileOpener(set, sharedObjects).Open(set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
@@ -170,7 +169,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
 
     void FillPages()
     {
-        var runs = images.Pages.Runs.Where(r => !InKernelArea(r)).ToList();
+        var runs = SplitAtAreas(images.Pages.Runs.Where(r => !InKernelArea(r)));
         if (runs.Count == 0)
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -225,6 +224,30 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         sharedObjects.AddSharedMemory(shmid, held);
         task.SyscallOrThrow(Sys.munmap, (long)at, (long)image.Size);
         return held;
+    }
+
+    /// <summary>
+    /// A run of present pages may span adjacent VMAs (a thread's stack beside its neighbour, say). Each piece must be
+    /// written by the way its own VMA allows: a process_vm_writev into a VMA registered with userfaultfd would wait
+    /// forever on the first missing page, since the only one who could resolve the fault is Ferry itself.
+    /// </summary>
+    List<PageRange> SplitAtAreas(IEnumerable<PageRange> runs)
+    {
+        var pieces = new List<PageRange>();
+        var areas = images.Mm.Vmas;
+        int area = 0;
+        foreach (var run in runs)
+        {
+            while (area < areas.Count && areas[area].End <= run.Address) area++;
+            ulong at = run.Address;
+            for (int i = area; at < run.End; i++)
+            {
+                ulong end = i < areas.Count && areas[i].Start <= at ? Math.Min(run.End, areas[i].End) : run.End;
+                pieces.Add(new PageRange(at, end - at, run.FileOffset + (long)(at - run.Address)));
+                at = end;
+            }
+        }
+        return pieces;
     }
 
     bool InKernelArea(PageRange run) =>
