@@ -130,6 +130,31 @@ public sealed class TreeDumpTests
     }
 
     [RootFact]
+    public void A_job_control_stopped_child_is_written_as_TASK_STOPPED_and_stays_stopped_with_leave_running()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        LibC.kill(child1, 19); // SIGSTOP
+        target.WaitFor(() => StateOf(child1) == 'T', "child1 to stop");
+
+        var result = target.Dump("--leave-running");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        var tc = Images.Single<core_entry>(target.Image($"core-{child1}.img")).Tc;
+        Assert.Equal((3u, 19u), (tc.TaskState, tc.StopSigno)); // TASK_STOPPED by SIGSTOP
+        foreach (var running in new[] { root, child2 })
+        {
+            var other = Images.Single<core_entry>(target.Image($"core-{running}.img")).Tc;
+            Assert.Equal((1u, false), (other.TaskState, other.HasStopSigno)); // TASK_ALIVE
+        }
+        Assert.Equal('T', StateOf(child1));
+        var stoppedAt = LastCount(target, "child1");
+        LibC.kill(child1, 18); // SIGCONT
+        target.WaitFor(() => LastCount(target, "child1") > stoppedAt + 10, "child1 counting on after SIGCONT");
+        AssertConsecutive(target, "child1");
+    }
+
+    [RootFact]
     public void A_refused_descriptor_in_a_grandchild_leaves_every_process_of_the_tree_running_untouched()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true, "socket");
