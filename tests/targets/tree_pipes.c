@@ -4,7 +4,8 @@
  * Every process counts every 10 ms into its own DIR/ROLE.log (ROLE = parent, child1, child2), one number a line from 1.
  * SIGUSR1 makes a child read its pipe's pending bytes into DIR/ROLE-pipe.txt (to check the data after a restore).
  * Children die with the parent (PR_SET_PDEATHSIG). With "socket" as second argument child2 also holds a socketpair
- * (a descriptor kind a dump refuses). Prints child1=PID, child2=PID and "ready" once everything is in place.
+ * (a descriptor kind a dump refuses). child2 also opens DIR/shared.log four more times on its own (fds 20-23, four
+ * descriptions) and holds a dup of fd 21 at fd 24. Prints child1=PID, child2=PID and "ready" once all is in place.
  * Usage: tree_pipes DIR [socket] */
 #include <fcntl.h>
 #include <signal.h>
@@ -97,6 +98,13 @@ int main(int argc, char **argv)
             close(a[0]);
             int pair[2];
             if (with_socket && socketpair(AF_UNIX, SOCK_STREAM, 0, pair)) _exit(1);
+            /* Separate opens of the shared log (each its own description) at fds 20-23, and fd 24 a dup of fd 21. */
+            for (int fd = 20; fd < 24; fd++) {
+                int opened = open_in_dir("shared.log", O_RDONLY);
+                if (opened < 0 || dup2(opened, fd) != fd) _exit(1);
+                close(opened);
+            }
+            if (dup2(21, 24) != 24) _exit(1);
             count("child2", started[1], b[0]);
         }
         close(b[0]);

@@ -1,4 +1,5 @@
 using Ferry.Diagnostics;
+using Ferry.Linux;
 using Ferry.Procfs;
 
 namespace Ferry.Checkpoint;
@@ -24,6 +25,35 @@ internal static class DumpLimits
             var ours = NamespaceOf($"/proc/self/ns/{ns}");
             if (theirs is not null && ours is not null && theirs != ours)
                 throw Refuse(pid, $"is in another {ns} namespace ({theirs}), which ferry cannot checkpoint yet");
+        }
+    }
+
+    /// <summary>
+    /// Before freezing: a child that shares its parent's address space (vfork) cannot be checkpointed, and its parent
+    /// could not even be stopped (it sleeps until the child execs or exits, deaf to PTRACE_INTERRUPT). Looked at on
+    /// the running tree, so a vfork starting meanwhile slips through (TaskIds refuses it once frozen), but one that
+    /// lasts long enough to be dumped is found here.
+    /// </summary>
+    public static void CheckBeforeFreeze(int rootPid)
+    {
+        var pending = new Stack<int>([rootPid]);
+        while (pending.TryPop(out var pid))
+        {
+            List<int> children;
+            try
+            {
+                children = ProcTasks.ReadAllChildren(pid);
+            }
+            catch (ProcessNotFoundException) when (pid != rootPid)
+            {
+                continue; // exited meanwhile
+            }
+            foreach (var child in children)
+            {
+                if (LibC.syscall(Sys.kcmp, pid, child, Kcmp.KCMP_VM, 0, 0, 0) == 0)
+                    throw new FerryException($"process {child} shares its address space (CLONE_VM) with process {pid}, which ferry cannot checkpoint; the tree was left running untouched");
+                pending.Push(child);
+            }
         }
     }
 

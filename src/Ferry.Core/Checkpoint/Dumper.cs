@@ -15,7 +15,7 @@ namespace Ferry.Checkpoint;
 /// `ferry dump`: freeze a process tree with ptrace (every thread of every process, parents stopped before their
 /// children are listed, so the tree cannot grow), collect each process (<see cref="ProcessCollector"/>) and what they
 /// share (open file descriptions, pipes, shared anonymous memory), write CRIU 4.x images, then kill every process
-/// (CRIU's default) or let them all run on. Everything that can be refused is checked for every process before any
+/// (CRIU's default), let them all run on or leave them stopped. Everything that can be refused is checked for every process before any
 /// of them is asked anything; a failed dump detaches from every task without changing it (injected calls restore
 /// registers and signal mask, scratch pages are unmapped before release).
 /// </summary>
@@ -46,6 +46,7 @@ public static class Dumper
         var init = FerryNamespaces.FindFerryInit(request.Pid);
         var pid = init is { } initPid ? MainProcessOf(initPid) : request.Pid;
         if (pid != request.Pid) log.Info($"process {request.Pid} lives in the pid namespace of ferry-init {init}: dumping the namespace's tree from its main process {pid}");
+        DumpLimits.CheckBeforeFreeze(pid);
         Directory.CreateDirectory(request.ImagesDir);
 
         using var tracer = new Tracer();
@@ -57,6 +58,7 @@ public static class Dumper
         return tracer.Run(() =>
         {
             var killed = false;
+            var end = "running";
             try
             {
                 var tree = ProcessTree.From(pid, seized);
@@ -84,10 +86,16 @@ public static class Dumper
                 ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root);
                 log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
 
-                if (!request.LeaveRunning)
+                if (request.LeaveStopped)
+                {
+                    Stop(tree);
+                    end = "stopped";
+                }
+                else if (!request.LeaveRunning)
                 {
                     Kill(tree);
                     killed = true;
+                    end = "killed";
                 }
                 var frozen = clock.Elapsed - frozenAt;
                 var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
@@ -97,7 +105,7 @@ public static class Dumper
             finally
             {
                 if (!killed) Release(seized.Tasks, log);
-                log.Info($"released the tree of {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({(killed ? "killed" : "running")})");
+                log.Info($"released the tree of {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({end})");
             }
         });
     }
@@ -117,6 +125,10 @@ public static class Dumper
             throw new FerryException($"{pid} is a thread of process {status.Tgid}; dump the process {status.Tgid}");
         if (pid == Environment.ProcessId)
             throw new FerryException("ferry cannot dump itself");
+        // The tree would hold Ferry itself, which cannot freeze itself.
+        for (var ancestor = ProcStatusFile.Read(Environment.ProcessId).PPid; ancestor > 1; ancestor = ProcStatusFile.Read(ancestor).PPid)
+            if (ancestor == pid)
+                throw new FerryException($"process {pid} is an ancestor of ferry itself; ferry cannot dump a tree it is part of");
     }
 
     /// <summary>
@@ -163,7 +175,21 @@ public static class Dumper
     {
         foreach (var process in tree.Processes)
             if (LibC.kill(process.Pid, Ferry.Linux.Signals.SIGKILL) < 0)
-                throw LinuxException.FromLastError("kill(SIGKILL)", process.Pid);
+            {
+                var error = LinuxException.FromLastError("kill(SIGKILL)", process.Pid);
+                if (error.ErrorNumber != Errno.ESRCH) throw error; // else already gone with its killed parent (PR_SET_PDEATHSIG)
+            }
+    }
+
+    /// <summary>
+    /// --leave-stopped: a SIGSTOP queued to every process before the detach, so each goes into a group stop as soon as
+    /// it is released (SIGCONT lets it go on), as CRIU leaves a tree.
+    /// </summary>
+    static void Stop(ProcessTree tree)
+    {
+        foreach (var process in tree.Processes)
+            if (LibC.kill(process.Pid, Ferry.Linux.Signals.SIGSTOP) < 0)
+                throw LinuxException.FromLastError("kill(SIGSTOP)", process.Pid);
     }
 
     /// <summary>Detaches every thread of the tree: each resumes exactly where it was stopped.</summary>

@@ -21,7 +21,7 @@ internal sealed record TreeZombie(int Pid, pstree_entry Pstree)
 
 /// <summary>
 /// The processes of a frozen tree in CRIU's pstree order: depth first, every parent before its children (the restore
-/// creates them in that order), children in the order the kernel lists them. PIDs in the entries are those inside the
+/// creates them in that order), each process's children in the order the kernel lists them (as CRIU does). PIDs in the entries are those inside the
 /// tree's pid namespace (the last NSpid, NSpgid, NSsid), as CRIU writes them; they equal Ferry's own when the tree
 /// lives in Ferry's namespace. Also checks that the tree is whole: once every task is stopped no process can fork or
 /// exit, so each child the kernel lists must have been seized or be a zombie; one that is neither (e.g. traced by
@@ -45,7 +45,7 @@ internal sealed class ProcessTree
     public static ProcessTree From(int rootPid, SeizedTree seized)
     {
         var threads = new Dictionary<int, List<TracedTask>>();
-        var found = new List<int>(); // in the order seized: parents before children, children in the kernel's order
+        var found = new List<int>();
         foreach (var task in seized.Tasks)
         {
             if (!threads.TryGetValue(task.Pid, out var list))
@@ -59,16 +59,13 @@ internal sealed class ProcessTree
 
         var statuses = found.ToDictionary(p => p, ProcStatusFile.Read);
         var children = new Dictionary<int, List<int>>();
-        foreach (var pid in found)
-        {
-            var parent = pid == rootPid ? 0 : statuses[pid].PPid;
-            if (!children.TryGetValue(parent, out var list)) children[parent] = list = new List<int>();
-            list.Add(pid);
-        }
         foreach (var pid in threads.Keys)
-            foreach (var child in ProcTasks.ReadAllChildren(pid))
+        {
+            var list = children[pid] = ProcTasks.ReadAllChildren(pid); // the kernel's order, zombies among the others
+            foreach (var child in list)
                 if (!statuses.ContainsKey(child))
                     throw new FerryException($"process {child}, a child of {pid}, could not be frozen (traced by another process?); the tree was left running untouched");
+        }
 
         var processes = new List<TreeProcess>(threads.Count);
         var zombies = new List<TreeZombie>(seized.Zombies.Count);

@@ -66,9 +66,28 @@ public sealed class DumpLifecycleTests
         Assert.Contains("fd 3", lines[0]);
         Assert.Contains("socket", lines[0]);
         Assert.False(target.Process.HasExited);
-        Assert.Equal(('S', 0), target.Status()); // sleeping as before, no tracer left
+        // Sleeping as before (after a moment running back into pause() once detached), no tracer left.
+        target.WaitFor(() => target.Status() == ('S', 0), "the process asleep again without a tracer", seconds: 2);
         Assert.Equal(syscallBefore, File.ReadAllText($"/proc/{target.Pid}/syscall")); // same syscall, same registers
         Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
+    }
+
+    [RootFact]
+    public void A_tree_that_holds_ferry_itself_is_refused_with_one_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("ferry-dump-self-").FullName;
+        try
+        {
+            var self = Environment.ProcessId; // ferry runs as a child of this test host
+            var result = FerryBinary.Run("dump", "-t", self.ToString(CultureInfo.InvariantCulture), "-D", dir);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Equal($"ferry dump: process {self} is an ancestor of ferry itself; ferry cannot dump a tree it is part of", result.StdErr.TrimEnd('\n'));
+            Assert.Empty(Directory.GetFiles(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     static int Counter(DumpTarget target) =>

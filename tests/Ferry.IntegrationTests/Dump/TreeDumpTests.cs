@@ -52,6 +52,11 @@ public sealed class TreeDumpTests
         Assert.Single(fds.Select(f => f[3].Id).Distinct());
         var shared = files[fds[0][3].Id].Reg;
         Assert.Equal((Path.Combine(target.WorkDir, "shared.log"), 45UL), (shared.Name, shared.Pos));
+        // Separate opens of that file are separate descriptions (ids), a dup is the same one.
+        var separate = new[] { 20, 21, 22, 23 }.Select(fd => fds[2][fd].Id).ToList();
+        Assert.Equal(5, separate.Append(fds[0][3].Id).Distinct().Count());
+        Assert.Equal(fds[2][21].Id, fds[2][24].Id);
+        Assert.All(separate, id => Assert.Equal(shared.Name, files[id].Reg.Name));
 
         // Each pipe end is its own description: four pipe files, two per pipe (by inode), data once per pipe.
         var pipeFiles = files.Values.Where(f => f.Type == fd_types.Pipe).ToList();
@@ -102,6 +107,54 @@ public sealed class TreeDumpTests
     }
 
     [RootFact]
+    public void Leave_stopped_leaves_every_process_of_the_tree_stopped_until_SIGCONT()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int[] pids = [target.Pid, Value(target, "child1"), Value(target, "child2")];
+
+        var result = target.Dump("--leave-stopped");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        foreach (var pid in pids) target.WaitFor(() => StateOf(pid) == 'T', $"process {pid} to be stopped");
+        var stoppedAt = Roles.Select(r => LastCount(target, r)).ToList();
+        Thread.Sleep(100);
+        Assert.Equal(stoppedAt, Roles.Select(r => LastCount(target, r)));
+        Assert.All(pids, pid => Assert.Equal(0, TracerOf(pid)));
+
+        foreach (var pid in pids) LibC.kill(pid, 18); // SIGCONT
+        foreach (var (role, count) in Roles.Zip(stoppedAt))
+        {
+            target.WaitFor(() => LastCount(target, role) > count + 10, $"{role}'s counter going on after SIGCONT");
+            AssertConsecutive(target, role);
+        }
+    }
+
+    [RootFact]
+    public void A_job_control_stopped_child_is_written_as_TASK_STOPPED_and_stays_stopped_with_leave_running()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        LibC.kill(child1, 19); // SIGSTOP
+        target.WaitFor(() => StateOf(child1) == 'T', "child1 to stop");
+
+        var result = target.Dump("--leave-running");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        var tc = Images.Single<core_entry>(target.Image($"core-{child1}.img")).Tc;
+        Assert.Equal((3u, 19u), (tc.TaskState, tc.StopSigno)); // TASK_STOPPED by SIGSTOP
+        foreach (var running in new[] { root, child2 })
+        {
+            var other = Images.Single<core_entry>(target.Image($"core-{running}.img")).Tc;
+            Assert.Equal((1u, false), (other.TaskState, other.HasStopSigno)); // TASK_ALIVE
+        }
+        Assert.Equal('T', StateOf(child1));
+        var stoppedAt = LastCount(target, "child1");
+        LibC.kill(child1, 18); // SIGCONT
+        target.WaitFor(() => LastCount(target, "child1") > stoppedAt + 10, "child1 counting on after SIGCONT");
+        AssertConsecutive(target, "child1");
+    }
+
+    [RootFact]
     public void A_refused_descriptor_in_a_grandchild_leaves_every_process_of_the_tree_running_untouched()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true, "socket");
@@ -121,6 +174,45 @@ public sealed class TreeDumpTests
             target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the refused dump");
             AssertConsecutive(target, role);
         }
+    }
+
+    [RootFact]
+    public void A_child_traced_by_another_process_stops_the_dump_instead_of_going_missing_from_the_images()
+    {
+        using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
+        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        FerryBinary.Result result;
+        using (var other = new Ferry.Tracing.Tracer())
+        {
+            other.Seize(child2); // another tracer holds it: ferry cannot freeze it
+            result = target.Dump();
+        }
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {child2}, a child of {child1}, could not be frozen", line);
+        Assert.False(File.Exists(target.Image("pstree.img")));
+        foreach (var (pid, role) in new[] { root, child1, child2 }.Zip(Roles))
+        {
+            Assert.Equal(0, TracerOf(pid));
+            var atDump = LastCount(target, role);
+            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the refused dump");
+        }
+    }
+
+    [RootFact]
+    public void Two_processes_in_one_address_space_are_refused_with_one_line_and_left_as_they_were()
+    {
+        using var target = DumpTarget.Start("tree_vfork", passWorkDir: false);
+        var child = int.Parse(File.ReadAllText($"/proc/{target.Pid}/task/{target.Pid}/children").Trim(), CultureInfo.InvariantCulture);
+
+        var result = target.Dump();
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {child} shares its address space (CLONE_VM) with process {target.Pid}", line);
+        Assert.Equal((0, 0), (TracerOf(target.Pid), TracerOf(child)));
+        Assert.False(target.Process.HasExited);
     }
 
     [CritFact]
@@ -284,6 +376,34 @@ public sealed class TreeDumpTests
         }
     }
 
+    [RootFact]
+    public void Each_process_and_thread_keeps_its_own_credentials()
+    {
+        using var target = DumpTarget.Start("tree_creds", passWorkDir: true);
+        int root = target.Pid, child = Value(target, "child"), thread = Value(target, "thread");
+
+        var result = target.Dump("--leave-running");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        creds_entry Creds(int tid) => Images.Single<core_entry>(target.Image($"core-{tid}.img")).ThreadCore.Creds;
+        var leader = Creds(root);
+        Assert.Equal((0u, 0u, 0u, 0u), (leader.Uid, leader.Euid, leader.Gid, leader.Egid));
+        var switched = Creds(thread);
+        Assert.Equal((2000u, 2000u, 2000u, 2000u, 2000u, 2000u), (switched.Uid, switched.Euid, switched.Suid, switched.Gid, switched.Egid, switched.Sgid));
+        Assert.Equal([0u, 0u], switched.CapEff); // a non-root thread loses its effective capabilities
+        var other = Creds(child);
+        Assert.Equal((1000u, 1000u, 1000u, 1000u), (other.Uid, other.Euid, other.Gid, other.Egid));
+        Assert.Equal([1001u], other.Groups);
+        Assert.Equal([0u, 0u], other.CapEff);
+
+        foreach (var role in new[] { "parent", "thread", "child" })
+        {
+            var atDump = LastCount(target, role);
+            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the dump");
+            AssertConsecutive(target, role);
+        }
+    }
+
     static readonly string[] Roles = ["parent", "child1", "child2"];
 
     /// <summary>
@@ -306,6 +426,12 @@ public sealed class TreeDumpTests
 
     static int TracerOf(int pid) => int.Parse(File.ReadAllLines($"/proc/{pid}/status")
         .First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal))[10..].Trim(), CultureInfo.InvariantCulture);
+
+    static char StateOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
+    }
 
     static bool IsDeadOrGone(int pid)
     {

@@ -1,3 +1,4 @@
+using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Procfs;
@@ -10,10 +11,11 @@ namespace Ferry.Resources.TaskState;
 /// <summary>
 /// The process-wide part of the leader's core image (task_core_entry): state, personality, flags, blocked mask,
 /// comm, timers, rlimits, shared pending signals, signal actions, login uid, OOM score, subreaper, membarrier.
+/// A process found job-control stopped (SIGSTOP, SIGTSTP, ...) is TASK_STOPPED with the stopping signal, as CRIU
+/// records it, so a restore stops it again (or says it cannot) rather than letting it run.
 /// </summary>
 internal static class ProcessCoreDumper
 {
-    const uint TaskAlive = 1;
     const long MembarrierCmdGetRegistrations = 1 << 9;
 
     public static task_core_entry Dump(TracedTask leader, RemoteScratch scratch, ProcStat stat)
@@ -23,7 +25,7 @@ internal static class ProcessCoreDumper
         var subreaper = scratch.Read<int>(0) != 0;
         var tc = new task_core_entry
         {
-            TaskState = TaskAlive,
+            TaskState = leader.JobStopSignal != 0 ? TaskStates.Stopped : TaskStates.Alive,
             ExitCode = 0,
             Personality = ProcMisc.ReadPersonality(pid),
             Flags = stat.Flags,
@@ -36,6 +38,7 @@ internal static class ProcessCoreDumper
             OomScoreAdj = ProcMisc.ReadOomScoreAdj(pid),
             ChildSubreaper = subreaper,
         };
+        if (leader.JobStopSignal != 0) tc.StopSigno = (uint)leader.JobStopSignal;
         var status = ProcStatusFile.Read(pid);
         tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0, status.SigCgt | status.SigIgn));
         var membarrier = leader.Syscall(Sys.membarrier, MembarrierCmdGetRegistrations);

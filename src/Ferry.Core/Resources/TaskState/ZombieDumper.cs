@@ -1,3 +1,4 @@
+using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Procfs;
 
@@ -11,8 +12,6 @@ namespace Ferry.Resources.TaskState;
 /// </summary>
 internal static class ZombieDumper
 {
-    const uint TaskDead = 2;
-
     public static core_entry Dump(int pid)
     {
         var stat = ProcStatFile.Read(pid);
@@ -21,7 +20,7 @@ internal static class ZombieDumper
             Mtype = core_entry.Types.march.X8664,
             Tc = new task_core_entry
             {
-                TaskState = TaskDead, ExitCode = (uint)stat.ExitCode, Personality = 0, Flags = 0, BlkSigset = 0,
+                TaskState = TaskStates.Dead, ExitCode = (uint)stat.ExitCode, Personality = 0, Flags = 0, BlkSigset = 0,
                 Comm = stat.Comm,
             },
         };
