@@ -17,8 +17,8 @@ public static class RestoreSupport
 
         foreach (var task in set.Tasks)
         {
-            if (task.Leader.Tc.TaskState != TaskStates.Alive)
-                Need("stopped tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
+            if (task.Leader.Tc.TaskState is not (TaskStates.Alive or TaskStates.Stopped))
+                Need($"tasks in state {task.Leader.Tc.TaskState}", $"pid {task.Pid}");
             if (task.Leader.ThreadCore?.SeccompMode is seccomp_mode.Filter or seccomp_mode.Strict)
                 Need("seccomp", $"pid {task.Pid} runs under seccomp");
             foreach (var vma in task.Mm.Vmas)

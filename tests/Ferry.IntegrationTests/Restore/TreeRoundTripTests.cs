@@ -88,6 +88,59 @@ public sealed class TreeRoundTripTests
     }
 
     [RootFact]
+    public void An_O_TMPFILE_file_and_a_locked_area_come_back_with_their_contents()
+    {
+        using var target = DumpTarget.Start("tmpfile_locked", passWorkDir: true);
+        int fd = Value(target, "fd");
+        ulong locked = target.Address("locked");
+        RoundTrip(target, []);
+        try
+        {
+            Assert.Equal("tmpfile contents\n", File.ReadAllText($"/proc/{target.Pid}/fd/{fd}"));
+            var bytes = new byte[16 * 4096];
+            using (var memory = new Ferry.Tracing.RemoteMemory(target.Pid))
+                memory.Read(locked, bytes);
+            Assert.All(Enumerable.Range(0, bytes.Length), i => Assert.Equal((byte)((i * 13 + 5) & 0xff), bytes[i]));
+            Assert.Contains("VmLck:", File.ReadAllText($"/proc/{target.Pid}/status"));
+            Assert.DoesNotContain("VmLck:\t       0 kB", File.ReadAllText($"/proc/{target.Pid}/status"));
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
+    }
+
+    [RootFact]
+    public void A_job_control_stopped_process_is_stopped_again_and_counts_on_when_continued()
+    {
+        using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
+        int parent = target.Pid, child = Value(target, "child");
+        LibC.kill(parent, 19); // SIGSTOP to each
+        LibC.kill(child, 19);
+        Poll.Until(() => State(parent) == 'T' && State(child) == 'T', "both to stop");
+        var atDump = RoundTrip(target, ["parent", "child"]);
+        try
+        {
+            // Released with the stop signal pending, each passes through R on its way into the stop.
+            Poll.Until(() => State(parent) == 'T' && State(child) == 'T', "both to be stopped again");
+            Thread.Sleep(100);
+            Assert.Equal(atDump["parent"], LastCount(target, "parent"));
+            Assert.Equal(atDump["child"], LastCount(target, "child"));
+            LibC.kill(parent, 18); // SIGCONT
+            LibC.kill(child, 18);
+            foreach (var role in atDump.Keys)
+            {
+                Poll.Until(() => LastCount(target, role) > atDump[role] + 10, $"{role} counting on once continued");
+                AssertConsecutive(target, role);
+            }
+        }
+        finally
+        {
+            Kill(parent, child);
+        }
+    }
+
+    [RootFact]
     public void Processes_sharing_one_descriptor_table_share_it_again()
     {
         const int KCMP_FILES = 2;
@@ -130,10 +183,12 @@ public sealed class TreeRoundTripTests
         }
     }
 
-    [RootFact]
-    public void Zombie_children_are_zombies_again_and_are_reaped_with_their_dumped_status()
+    [RootTheory]
+    [InlineData(12)] // SIGUSR2
+    [InlineData(9)]  // SIGKILL, which a task cannot reset the action of
+    public void Zombie_children_are_zombies_again_and_are_reaped_with_their_dumped_status(int signal)
     {
-        using var target = DumpTarget.Start("tree_zombie", passWorkDir: true);
+        using var target = DumpTarget.Start("tree_zombie", passWorkDir: true, $"{signal}");
         int parent = target.Pid, exited = Value(target, "exited"), killed = Value(target, "killed");
         RoundTrip(target, ["parent"]);
         try
@@ -142,7 +197,7 @@ public sealed class TreeRoundTripTests
             Assert.Equal('Z', State(killed));
             Assert.Equal(parent, Parentage(exited).Ppid);
             LibC.kill(parent, SIGUSR1);
-            Assert.Equal("exited=exit:7 killed=signal:12", WaitForFile(target, "reaped.txt", 1).Trim());
+            Assert.Equal($"exited=exit:7 killed=signal:{signal}", WaitForFile(target, "reaped.txt", 1).Trim());
         }
         finally
         {

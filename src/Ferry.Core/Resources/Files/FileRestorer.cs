@@ -32,7 +32,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     };
 
     /// <summary>Flags that only mattered when the file was first opened.</summary>
-    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
+    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY | OpenFlags.O_TMPFILE;
 
     HeldFd OpenRegular(reg_file_entry reg)
     {

@@ -174,7 +174,9 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it.
-        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)).ToList();
+        // Not locked ones: mmap populates a MAP_LOCKED area at once, and UFFDIO_COPY refuses pages that are there.
+        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)
+            && (v.Flags & Mman.MAP_LOCKED) == 0).ToList();
         var copierRuns = runs.Where(r => anonymous.Any(v => r.Address >= v.Start && r.End <= v.End)).ToList();
         using var copier = copierRuns.Count > 0 ? UffdPageCopier.TryOpen(task) : null;
         if (copier is not null)
