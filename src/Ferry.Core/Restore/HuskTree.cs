@@ -157,24 +157,55 @@ public sealed class HuskTree
 
     /// <summary>
     /// Process groups, once every process of every session exists: group leaders first, then the members join
-    /// (setpgid only works towards a group of the caller's own session, which now exists).
+    /// (setpgid only works towards a group of the caller's own session, which now exists). A group whose leader was
+    /// gone at dump time is made by a helper with the leader's PID, cloned by a member's parent: it makes the group,
+    /// the members join, and it exits and is reaped by that parent before anything of the tree runs.
     /// </summary>
     void JoinGroups()
     {
         var all = _processes.Select(p => (p.Images.Process, Task: p.Leader)).Concat(_zombies.Select(z => (z.Images.Process, z.Task))).ToList();
         foreach (var (process, task) in all.Where(p => p.Process.Pgid == p.Process.Pid && p.Process.Sid != p.Process.Pid))
             task.SyscallOrThrow(Sys.setpgid, 0, 0);
+        var helpers = new Dictionary<uint, (TracedTask Helper, TracedTask Parent)>();
+        var needHelpers = _set.GroupHelpers.ToHashSet();
         foreach (var (process, task) in all.Where(p => p.Process.Pgid != p.Process.Pid))
         {
-            if (_entries.ContainsKey(process.Pgid))
+            if (needHelpers.Contains(process.Pgid) && !helpers.ContainsKey(process.Pgid))
+                helpers[process.Pgid] = StartGroupHelper(process);
+            if (_entries.ContainsKey(process.Pgid) || helpers.ContainsKey(process.Pgid))
             {
                 long result = task.Syscall(Sys.setpgid, 0, process.Pgid);
                 if (result < 0)
                     throw new FerryException($"process {process.Pid} cannot join its process group {process.Pgid}: setpgid failed with {Errno.Name((int)-result)}");
             }
-            else if (process.Pid == _set.Root.Process.Pid || process.Pgid != _entries[process.Ppid].Pgid)
+            else if (process.Pid == _set.Root.Process.Pid)
                 _log.Warn($"pid {process.Pid}: its process group {process.Pgid} was not dumped; it joins Ferry's");
         }
+        foreach (var (pgid, (helper, parent)) in helpers)
+            EndGroupHelper(pgid, helper, parent);
+    }
+
+    (TracedTask Helper, TracedTask Parent) StartGroupHelper(pstree_entry member)
+    {
+        var parent = _processes.First(p => p.Images.Process.Pid == member.Ppid).Leader;
+        using var scratch = parent.MapScratch();
+        var helper = Clone(parent, scratch, (int)member.Pgid, 0, Signals.SIGCHLD, thread: false);
+        helper.SyscallOrThrow(Sys.setpgid, 0, 0);
+        _log.Debug($"pid {member.Pgid}: a helper making process group {member.Pgid} for {member.Pid}");
+        return (helper, parent);
+    }
+
+    static void EndGroupHelper(uint pid, TracedTask helper, TracedTask parent)
+    {
+        var regs = helper.GetRegisters();
+        regs.rip = helper.SyscallInstruction;
+        regs.rax = Sys.exit_group;
+        regs.orig_rax = ulong.MaxValue;
+        regs.rdi = 0;
+        helper.SetRegisters(regs);
+        helper.Detach();
+        parent.SyscallOrThrow(Sys.wait4, pid, 0, Wait.__WALL, 0);
+        TakeBackSigchld(parent);
     }
 
     /// <summary>

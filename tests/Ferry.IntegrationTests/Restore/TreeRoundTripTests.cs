@@ -141,6 +141,28 @@ public sealed class TreeRoundTripTests
     }
 
     [RootFact]
+    public void A_process_group_whose_leader_is_gone_is_made_again_by_a_helper_that_leaves_no_trace()
+    {
+        using var target = DumpTarget.Start("tree_orphan_group", passWorkDir: true);
+        int parent = target.Pid, group = Value(target, "group"), member = Value(target, "member");
+        Poll.Until(() => Parentage(member).Ppid == parent, "the member to be adopted by the parent");
+        Assert.Equal(group, Parentage(member).Pgid);
+        var atDump = RoundTrip(target, ["member"]);
+        try
+        {
+            Assert.Equal((parent, group, parent), Parentage(member));
+            Assert.False(CriuVector.Exists(group), $"the helper {group} is still there");
+            Assert.Equal([member], Children(parent));
+            Poll.Until(() => LastCount(target, "member") > atDump["member"] + 10, "the member counting on after the restore");
+            AssertConsecutive(target, "member");
+        }
+        finally
+        {
+            Kill(parent, member);
+        }
+    }
+
+    [RootFact]
     public void Processes_sharing_one_descriptor_table_share_it_again()
     {
         const int KCMP_FILES = 2;
