@@ -198,3 +198,9 @@ public static class Sockets
 {
     public const int AF_UNIX = 1, SOCK_DGRAM = 2, SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
 }
+
+/// <summary>mount(2) flags.</summary>
+public static class Mounts
+{
+    public const int MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REC = 0x4000, MS_PRIVATE = 0x40000;
+}

@@ -45,6 +45,10 @@ public sealed class DumpSet
     public bool RanInOwnPidNamespace =>
         Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid != 1;
 
+    /// <summary>Whether the root was PID 1 of its own pid namespace: it is restored as the init of a fresh one.</summary>
+    public bool RootIsNamespaceInit =>
+        Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid == 1;
+
     /// <summary>Each shared anonymous memory object of the tree by shmid: its size and contents (offsets in the object).</summary>
     public IReadOnlyDictionary<ulong, SharedMemoryImage> SharedMemory { get; }
 
