@@ -25,4 +25,20 @@ public partial class FerryRoundTripTests
         int lateLeft = int.Parse(round.Target.Result("late_left_s")!);
         Assert.InRange(lateLeft, 550, 599);
     }
+
+    [FerryDumpFact]
+    public void Fifos_are_reopened_by_path_with_their_unread_data()
+    {
+        using var round = RoundTrip.Of("fifo_holder");
+        string fifo = round.Target.Ready["fifo"];
+        // Still the FIFO at that path: what is written there now comes after the unread bytes.
+        using (var writer = new FileStream(File.OpenHandle(fifo, FileMode.Open, FileAccess.Write), FileAccess.Write))
+            writer.Write("+after"u8);
+        round.Target.Signal(TargetProcess.SIGUSR1);
+        Assert.Equal("ferry-fifo-data-0123456789+after", round.Target.WaitForResult("data"));
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("8800", round.Target.Result("read_flags"));
+        Assert.Equal("8001", round.Target.Result("write_flags"));
+        Assert.Equal("1", round.Target.Result("wfifo_ok"));
+    }
 }

@@ -14,6 +14,8 @@ namespace Ferry.Resources.Files;
 /// </summary>
 public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
 {
+    readonly FifoRestorer fifos = new(set);
+
     public void Restore()
     {
         var opened = new Dictionary<uint, HeldFd>();
@@ -39,6 +41,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     {
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => pipes.Open(file.Pipe),
+        fd_types.Fifo => fifos.Open(file.Fifo),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
