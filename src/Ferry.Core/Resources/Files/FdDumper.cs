@@ -64,7 +64,7 @@ internal sealed class FdDumper(int pid, FileTable files)
         var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
             : st.Type == FileStatus.S_IFIFO ? fd_types.Fifo
             : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR ? fd_types.Reg
-            : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {st.st_mode:o}), which ferry cannot checkpoint yet; the process was left running untouched");
+            : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {Convert.ToString(st.st_mode, 8)}), which ferry cannot checkpoint yet; the process was left running untouched");
 
         if (Shared(fd.Fd, st) is { } known) return (type, known);
         var id = files.NextId();

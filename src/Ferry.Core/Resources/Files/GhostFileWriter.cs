@@ -17,7 +17,7 @@ internal static class GhostFileWriter
     public static void Write(string imagePath, string openable, in FileStatus st)
     {
         if (st.Type != FileStatus.S_IFREG)
-            throw new Diagnostics.FerryException($"{openable}: deleted file of mode {st.st_mode:o} cannot be saved as a ghost file");
+            throw new Diagnostics.FerryException($"{openable}: deleted file of mode {Convert.ToString(st.st_mode, 8)} cannot be saved as a ghost file");
         var entry = new ghost_file_entry
         {
             Uid = st.st_uid, Gid = st.st_gid, Mode = st.st_mode, Dev = (uint)st.st_dev, Ino = st.st_ino,
