@@ -27,6 +27,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
 
         using var tracer = new Tracer();
         using var husks = new HuskLauncher();
+        using var memfds = Resources.Memfd.MemfdInodes.For(set);
         var task = StartHusk(husks, tracer, set.Root.Pid);
         try
         {

@@ -93,7 +93,7 @@ public sealed class TaskImages
             if (vma.Start >= vma.End || (vma.Start | vma.End) % (ulong)Environment.SystemPageSize != 0 || vma.Start < previousEnd)
                 throw set.Defect(name, 0, $"page-aligned, sorted, disjoint VMAs, found {vma.Start:x}-{vma.End:x} after {previousEnd:x}");
             previousEnd = vma.End;
-            if (Vma.IsFileBacked(vma))
+            if (Vma.IsFileBacked(vma) && !Vma.Is(vma, Vma.Memfd)) // a memfd's file is checked when it is opened
                 CheckFile(set, name, files, (uint)vma.Shmid, $"the file of VMA {vma.Start:x}-{vma.End:x}");
         }
     }

@@ -41,4 +41,19 @@ public partial class FerryRoundTripTests
         Assert.Equal("8001", round.Target.Result("write_flags"));
         Assert.Equal("1", round.Target.Result("wfifo_ok"));
     }
+
+    [FerryDumpFact]
+    public void Memfd_keeps_contents_offset_and_seals_and_its_shared_mapping_stays_shared_with_the_fd()
+    {
+        using var round = RoundTrip.Of("memfd_holder");
+        Assert.True(File.Exists(Path.Combine(round.ImagesDir, "memfd.img")), "the dump wrote no memfd.img");
+        Assert.Contains("/memfd:ferry-memfd (deleted)", File.ReadAllText($"/proc/{round.Pid}/maps"));
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("/memfd:ferry-memfd_(deleted)", round.Target.Result("name"));
+        Assert.Equal("12388", round.Target.Result("size"));
+        Assert.Equal("5000", round.Target.Result("pos"));
+        Assert.Equal("2", round.Target.Result("seals")); // F_SEAL_SHRINK
+        Assert.Equal("1", round.Target.Result("content_ok"));
+        Assert.Equal("1", round.Target.Result("shared"));
+    }
 }

@@ -1,6 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Resources.Memfd;
 using Ferry.Resources.Pipes;
 using Ferry.Restore;
 using Ferry.Tracing;
@@ -29,6 +30,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
                 fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
                 log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(set.Files[fd.Id])}");
             }
+            MemfdInodes.For(set).ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
         }
         finally
         {
@@ -42,6 +44,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => pipes.Open(file.Pipe),
         fd_types.Fifo => fifos.Open(file.Fifo),
+        fd_types.Memfd => MemfdInodes.For(set).OpenDescriptor(file.Memfd),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 

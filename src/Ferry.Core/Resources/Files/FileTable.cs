@@ -21,6 +21,7 @@ internal sealed class FileTable(string imagesDir)
     public List<(pipe_data_entry Entry, byte[] Data)> PipeData { get; } = new();
     public List<(pipe_data_entry Entry, byte[] Data)> FifoData { get; } = new();
     public List<remap_file_path_entry> Remaps { get; } = new();
+    public Memfd.MemfdDumper Memfds { get; } = new(imagesDir);
     readonly HashSet<uint> _pipesWithData = new();
     readonly HashSet<uint> _fifosWithData = new();
 
@@ -87,6 +88,7 @@ internal sealed class FileTable(string imagesDir)
     public void WriteImages()
     {
         ImageWriter.WriteFile(Path.Combine(imagesDir, "files.img"), ImageKinds.Files, Entries);
+        Memfds.WriteImage();
         WriteData("pipes-data.img", ImageKinds.PipesData, PipeData);
         WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)

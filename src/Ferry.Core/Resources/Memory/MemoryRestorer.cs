@@ -3,6 +3,7 @@ using System.Globalization;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Resources.Memfd;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -141,8 +142,8 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        string path = set.Files[(uint)vma.Shmid].Reg.Name;
-                        using var local = HeldFd.Open(path, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).Open((uint)vma.Shmid, openFlags)
+                            : HeldFd.Open(set.Files[(uint)vma.Shmid].Reg.Name, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;

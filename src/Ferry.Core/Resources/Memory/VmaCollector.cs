@@ -80,7 +80,6 @@ internal static class VmaCollector
     static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, bool ioOrPfn)
     {
         if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
-        if (map.Path.StartsWith("/memfd:", StringComparison.Ordinal)) throw Unsupported(pid, map, "a memfd mapping");
         if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero" && map.Deleted)
         {
             // MAP_SHARED|MAP_ANONYMOUS: a shmem object the kernel names "/dev/zero (deleted)"; its inode is CRIU's shmid.
@@ -92,16 +91,18 @@ internal static class VmaCollector
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
         var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
+        var memfd = Memfd.MemfdDumper.IsMemfd(map.Path); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
         uint id;
         try
         {
-            id = files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
+            id = memfd ? files.Memfds.AddMapping(files, openable, map.Path, fdFlags)
+                : files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
         }
         catch (IOException e)
         {
             throw new FerryException($"process {pid}: cannot open the file mapped at 0x{map.Start:x} ({map.Path}): {e.Message}");
         }
-        vma.Status |= map.Shared ? VmaStatus.FileShared : VmaStatus.FilePrivate;
+        vma.Status |= (map.Shared ? VmaStatus.FileShared : VmaStatus.FilePrivate) | (memfd ? VmaStatus.Memfd : 0);
         vma.Shmid = id;
         vma.Fdflags = fdFlags;
         return vma;
