@@ -58,6 +58,17 @@ public partial class FerryRoundTripTests
         Assert.Equal("1", round.Target.Result("shared"));
     }
 
+    [FerryDumpFact]
+    public void Each_description_of_a_pipe_end_keeps_its_own_flags_and_pipes_keep_their_buffer_size()
+    {
+        using var round = RoundTrip.Of("pipe_descriptions");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal(["0", "1", "1", "1", "0"], new[] { "r", "r2", "w", "wdup", "w2" }.Select(k => round.Target.Result(k)));
+        Assert.Equal("1048576", round.Target.Result("empty_size"));
+        Assert.Equal("262144", round.Target.Result("data_size"));
+        Assert.Equal("1", round.Target.Result("data_ok"));
+    }
+
     /// <summary>CRIU 4.2 writes shared anonymous memory as memfd inodes mapped by VMA_AREA_MEMFD areas.</summary>
     [CriuBinaryFact]
     public void Shared_anonymous_memory_dumped_by_criu_as_memfd_comes_back_shared_with_its_contents()

@@ -68,10 +68,13 @@ internal sealed class FileTable(string imagesDir)
         Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = ghostId, RemapType = remap_type.Ghost });
     }
 
-    /// <summary>Records the unread bytes of a pipe (once per pipe, however many ends the task holds).</summary>
+    /// <summary>
+    /// Records the unread bytes and the buffer size of a pipe (once per pipe, however many ends the task holds; also
+    /// when it is empty, as CRIU does, so its size comes back).
+    /// </summary>
     public void AddPipeData(uint pipeId, int bufferSize, byte[] data)
     {
-        if (!_pipesWithData.Add(pipeId) || data.Length == 0) return;
+        if (!_pipesWithData.Add(pipeId)) return;
         PipeData.Add((new pipe_data_entry { PipeId = pipeId, Bytes = (uint)data.Length, Size = (uint)bufferSize }, data));
     }
 
