@@ -69,6 +69,20 @@ public partial class FerryRoundTripTests
         Assert.Equal("1", round.Target.Result("data_ok"));
     }
 
+    [FerryDumpFact]
+    public void A_deleted_sparse_file_comes_back_with_its_holes()
+    {
+        using var round = RoundTrip.Of("ghost_holes");
+        long imageBytes = Directory.EnumerateFiles(round.ImagesDir, "ghost-file-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.InRange(imageBytes, 1, 1 << 20); // the data blocks, not a gigabyte of zeros
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1073741824", round.Target.Result("size"));
+        Assert.Equal("1", round.Target.Result("data_ok"));
+        Assert.Equal(["4096", "8192", "12288", "16384"],
+            new[] { "head_data", "mid_hole", "next_data", "tail_hole" }.Select(k => round.Target.Result(k)));
+        Assert.InRange(long.Parse(round.Target.Result("allocated")!), 8192, 64 << 10);
+    }
+
     /// <summary>CRIU 4.2 writes shared anonymous memory as memfd inodes mapped by VMA_AREA_MEMFD areas.</summary>
     [CriuBinaryFact]
     public void Shared_anonymous_memory_dumped_by_criu_as_memfd_comes_back_shared_with_its_contents()

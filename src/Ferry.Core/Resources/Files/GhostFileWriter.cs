@@ -38,11 +38,43 @@ internal static class GhostFileWriter
         entry.Size = (ulong)st.st_size;
         writer.Write(entry);
         var buffer = new byte[(int)Math.Min(ChunkSize, st.st_size)];
-        for (long offset = 0; offset < st.st_size; offset += buffer.Length)
+        foreach (var (start, end) in DataSegments(source, st.st_size))
+            for (long offset = start; offset < end; offset += buffer.Length)
+            {
+                var length = (int)Math.Min(buffer.Length, end - offset);
+                ReadExactly(source, buffer.AsSpan(0, length), offset);
+                writer.Write(new ghost_chunk_entry { Off = (ulong)offset, Len = (ulong)length }, buffer.AsSpan(0, length));
+            }
+    }
+
+    /// <summary>
+    /// The parts of the file that hold data (SEEK_DATA/SEEK_HOLE), as CRIU chunks a ghost file: holes are left out
+    /// and stay holes when the chunks are written back. A file system without SEEK_DATA gives one segment.
+    /// </summary>
+    static IEnumerable<(long Start, long End)> DataSegments(Microsoft.Win32.SafeHandles.SafeFileHandle file, long size)
+    {
+        int fd = (int)file.DangerousGetHandle();
+        long hole = 0;
+        while (hole < size)
         {
-            var length = (int)Math.Min(buffer.Length, st.st_size - offset);
-            ReadExactly(source, buffer.AsSpan(0, length), offset);
-            writer.Write(new ghost_chunk_entry { Off = (ulong)offset, Len = (ulong)length }, buffer.AsSpan(0, length));
+            long data = LibC.syscall(Sys.lseek, fd, hole, OpenFlags.SEEK_DATA, 0, 0, 0);
+            if (data < 0)
+            {
+                var error = LinuxException.FromLastError("lseek(SEEK_DATA)");
+                if (error.ErrorNumber == Errno.ENXIO)
+                    yield break; // only a hole is left
+                if (hole != 0)
+                    throw error;
+                data = 0;
+                hole = size;
+            }
+            else
+            {
+                hole = LibC.syscall(Sys.lseek, fd, data, OpenFlags.SEEK_HOLE, 0, 0, 0);
+                if (hole < 0)
+                    throw LinuxException.FromLastError("lseek(SEEK_HOLE)");
+            }
+            yield return (data, Math.Min(hole, size));
         }
     }
 
