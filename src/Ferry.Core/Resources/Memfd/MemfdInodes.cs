@@ -83,7 +83,8 @@ public sealed unsafe class MemfdInodes : IDisposable
             throw new ImageFormatException(_set.PathOf(ImageNames.Memfd), 0, $"memfd inode {id}, which a MEMFD file of files.img names");
         // Sealed with F_SEAL_SEAL alone means "no seals, and no more": create it without sealing allowed.
         uint pending = entry.Seals == SealSeal ? 0 : entry.Seals;
-        var fd = Create(entry, entry.Seals == SealSeal ? 0 : MfdAllowSealing);
+        // hugetlb_flag is MFD_HUGETLB with the page size bits, as memfd_create takes them.
+        var fd = Create(entry, (entry.Seals == SealSeal ? 0 : MfdAllowSealing) | (entry.HasHugetlbFlag ? entry.HugetlbFlag : 0));
         _created[id] = (fd, pending);
         return fd;
     }
