@@ -67,7 +67,7 @@ public static class Dumper
                     killed = true;
                 }
                 var frozen = clock.Elapsed - frozenAt;
-                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, memory.Pages, memory.Bytes) { SharedPagesWritten = (sharedBytes + files.Memfds.BytesWritten) / Environment.SystemPageSize };
                 ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, memory.Pages);
                 return result;
             }

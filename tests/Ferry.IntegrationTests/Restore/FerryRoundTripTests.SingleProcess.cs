@@ -48,6 +48,10 @@ public partial class FerryRoundTripTests
     {
         using var round = RoundTrip.Of("memfd_holder");
         Assert.True(File.Exists(Path.Combine(round.ImagesDir, "memfd.img")), "the dump wrote no memfd.img");
+        // zdtm checks (pages_written + shpages_written) * 4096 against the size of all pages files.
+        var stats = Ferry.Images.ImageReader.ReadFile(Path.Combine(round.ImagesDir, "stats-dump")).Entries[0].As<Ferry.Images.Protos.stats_entry>().Dump;
+        long pagesBytes = Directory.GetFiles(round.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.Equal(pagesBytes, (long)(stats.PagesWritten + stats.ShpagesWritten) * 4096);
         Assert.Contains("/memfd:ferry-memfd (deleted)", File.ReadAllText($"/proc/{round.Pid}/maps"));
         Assert.Equal(0, round.Stop());
         Assert.Equal("/memfd:ferry-memfd_(deleted)", round.Target.Result("name"));

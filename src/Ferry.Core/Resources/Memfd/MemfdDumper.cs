@@ -27,6 +27,9 @@ internal sealed class MemfdDumper(string imagesDir)
     /// </summary>
     uint _nextPagesId = uint.MaxValue;
 
+    /// <summary>Bytes of memfd contents written to pages files (CRIU counts them as shared pages in stats-dump).</summary>
+    public long BytesWritten { get; private set; }
+
     /// <summary>A descriptor or mapping named "/memfd:NAME" (the kernel adds " (deleted)"): a memfd.</summary>
     public static bool IsMemfd(string path) => path.StartsWith(Prefix, StringComparison.Ordinal);
 
@@ -118,6 +121,7 @@ internal sealed class MemfdDumper(string imagesDir)
             }
         }
         writer.Complete();
+        BytesWritten += writer.PresentBytes;
     }
 
     static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
