@@ -60,6 +60,7 @@ public partial class FerryRoundTripTests
         Assert.Equal("2", round.Target.Result("seals")); // F_SEAL_SHRINK
         Assert.Equal("1", round.Target.Result("content_ok"));
         Assert.Equal("1", round.Target.Result("shared"));
+        Assert.Equal("1", round.Target.Result("exec_ok"));
     }
 
     [FerryDumpFact]

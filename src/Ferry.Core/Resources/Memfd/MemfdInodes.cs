@@ -12,9 +12,11 @@ namespace Ferry.Resources.Memfd;
 /// <summary>
 /// The memfd inodes of a dump (memfd.img), created on first use in Ferry itself with their name, size, contents
 /// (pagemap-shmem-SHMID.img), owner and mode, and kept for the whole restore so every descriptor and mapping of one
-/// inode, in any task, gets the same memory. Each descriptor or mapping gets its own file description, reopened
-/// through /proc/self/fd with its flags. Seals are added last (<see cref="ApplySeals"/>): F_SEAL_WRITE and
-/// F_SEAL_FUTURE_WRITE would forbid the writable mappings that are still to be made.
+/// inode, in any task, gets the same memory. Like CRIU, read-write mappings and the first read-write descriptor
+/// share the description memfd_create made: the kernel does not count that one as a writer, so a program can still
+/// execveat() its memfd (a reopened read-write description would make that fail with ETXTBSY). Every other
+/// descriptor gets its own description, reopened through /proc/self/fd with its flags. Seals are added last
+/// (<see cref="ApplySeals"/>): F_SEAL_WRITE and F_SEAL_FUTURE_WRITE would forbid writable mappings still to be made.
 /// </summary>
 public sealed unsafe class MemfdInodes : IDisposable
 {
@@ -24,6 +26,7 @@ public sealed unsafe class MemfdInodes : IDisposable
 
     readonly DumpSet _set;
     readonly Dictionary<ulong, (HeldFd Fd, uint PendingSeals)> _created = new();
+    readonly HashSet<ulong> _originalGiven = new();
     Dictionary<ulong, memfd_inode_entry>? _entries;
 
     MemfdInodes(DumpSet set) => _set = set;
@@ -31,26 +34,38 @@ public sealed unsafe class MemfdInodes : IDisposable
     /// <summary>The inodes of <paramref name="set"/>; the restore engine disposes them when the restore ends.</summary>
     public static MemfdInodes For(DumpSet set) => OfSet.GetValue(set, static s => new MemfdInodes(s));
 
-    /// <summary>A new description of the memfd behind MEMFD file <paramref name="fileId"/>, opened with <paramref name="flags"/>.</summary>
-    public HeldFd Open(uint fileId, int flags)
-    {
-        if (!_set.Files.TryGetValue(fileId, out var file) || file.Memfd is null)
-            throw new FerryException($"files.img has no memfd file {fileId}");
-        var inode = Inode(file.Memfd.InodeId);
-        return HeldFd.Open($"/proc/self/fd/{inode.Fd}", flags & ~OpenFlags.O_CREAT & ~OpenFlags.O_TRUNC & ~OpenFlags.O_EXCL,
-            $"memfd file {fileId}");
-    }
+    /// <summary>An fd to map the memfd behind MEMFD file <paramref name="fileId"/> with access <paramref name="flags"/>.</summary>
+    public HeldFd OpenForMapping(uint fileId, int flags) => Open(fileId, flags, mapping: true);
 
     /// <summary>A descriptor's description: the memfd opened with its flags, at its offset.</summary>
     public HeldFd OpenDescriptor(memfd_file_entry file)
     {
-        var fd = Open(file.Id, (int)file.Flags);
+        var fd = Open(file.Id, (int)file.Flags, mapping: false);
         if (file.Pos != 0 && LibC.syscall(Sys.lseek, fd.Fd, (long)file.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {
             fd.Dispose();
             throw new FerryException($"memfd file {file.Id}: cannot seek to {file.Pos}: {Errno.Name(LinuxException.FromLastError("lseek").ErrorNumber)}");
         }
         return fd;
+    }
+
+    HeldFd Open(uint fileId, int flags, bool mapping)
+    {
+        if (!_set.Files.TryGetValue(fileId, out var file) || file.Memfd is null)
+            throw new FerryException($"files.img has no memfd file {fileId}");
+        ulong id = file.Memfd.InodeId;
+        var inode = Inode(id);
+        if ((flags & 3) == OpenFlags.O_RDWR && (mapping || _originalGiven.Add(id)))
+        {
+            int dup = (int)LibC.syscall(Sys.fcntl, inode.Fd, OpenFlags.F_DUPFD_CLOEXEC, 0, 0, 0, 0);
+            if (dup < 0)
+                throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a memfd");
+            if (!mapping)
+                LibC.syscall(Sys.fcntl, dup, OpenFlags.F_SETFL, flags & ~3, 0, 0, 0);
+            return new HeldFd(dup);
+        }
+        return HeldFd.Open($"/proc/self/fd/{inode.Fd}", flags & ~OpenFlags.O_CREAT & ~OpenFlags.O_TRUNC & ~OpenFlags.O_EXCL,
+            $"memfd file {fileId}");
     }
 
     /// <summary>Adds the dumped seals to every memfd created; call once all its descriptors and mappings exist.</summary>

@@ -142,7 +142,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).Open((uint)vma.Shmid, openFlags)
+                        using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).OpenForMapping((uint)vma.Shmid, openFlags)
                             : HeldFd.Open(set.Files[(uint)vma.Shmid].Reg.Name, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
