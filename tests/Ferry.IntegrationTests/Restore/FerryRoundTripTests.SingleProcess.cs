@@ -88,6 +88,15 @@ public partial class FerryRoundTripTests
         Assert.InRange(long.Parse(round.Target.Result("allocated")!), 8192, 64 << 10);
     }
 
+    [FerryDumpFact]
+    public void Locked_memory_comes_back_locked_with_its_contents()
+    {
+        using var round = RoundTrip.Of("locked_memory");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("pattern"));
+        Assert.True(long.Parse(round.Target.Result("locked_kb")!) >= 64, $"VmLck {round.Target.Result("locked_kb")} kB");
+    }
+
     /// <summary>CRIU 4.2 writes shared anonymous memory as memfd inodes mapped by VMA_AREA_MEMFD areas.</summary>
     [CriuBinaryFact]
     public void Shared_anonymous_memory_dumped_by_criu_as_memfd_comes_back_shared_with_its_contents()

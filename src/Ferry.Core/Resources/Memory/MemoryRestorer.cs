@@ -18,6 +18,7 @@ namespace Ferry.Resources.Memory;
 public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
 {
     static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
+    const int MapLocked = 0x2000;
 
     public void Restore()
     {
@@ -175,8 +176,10 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         if (runs.Count == 0)
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it.
-        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)).ToList();
+        // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it; not those mapped
+        // MAP_LOCKED or MAP_POPULATE, whose pages mmap already faulted in (UFFDIO_COPY would find them: EEXIST).
+        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)
+            && (v.Flags & (MapLocked | Mman.MAP_POPULATE)) == 0).ToList();
         var copierRuns = runs.Where(r => anonymous.Any(v => r.Address >= v.Start && r.End <= v.End)).ToList();
         using var copier = copierRuns.Count > 0 ? UffdPageCopier.TryOpen(task) : null;
         if (copier is not null)
