@@ -97,6 +97,16 @@ public partial class FerryRoundTripTests
         Assert.True(long.Parse(round.Target.Result("locked_kb")!) >= 64, $"VmLck {round.Target.Result("locked_kb")} kB");
     }
 
+    [FerryDumpFact]
+    public void Mappings_of_a_deleted_file_come_back_from_its_ghost()
+    {
+        using var round = RoundTrip.Of("deleted_mapping");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("shared_ok"));
+        Assert.Equal("1", round.Target.Result("private_ok"));
+        Assert.False(File.Exists(round.Target.OutPath + ".mapped"), "the ghost was left on disk");
+    }
+
     /// <summary>CRIU 4.2 writes shared anonymous memory as memfd inodes mapped by VMA_AREA_MEMFD areas.</summary>
     [CriuBinaryFact]
     public void Shared_anonymous_memory_dumped_by_criu_as_memfd_comes_back_shared_with_its_contents()

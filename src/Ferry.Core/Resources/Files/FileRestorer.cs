@@ -48,38 +48,15 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
-    /// <summary>Flags that only mattered when the file was first opened.</summary>
-    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
-
     HeldFd OpenRegular(reg_file_entry reg)
     {
-        int flags = (int)reg.Flags & ~CreationFlags;
-        HeldFd local;
-        if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
-            local = GhostFiles.Open(reg, set.Ghosts[remap.RemapId], flags);
-        else if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
-            local = HeldFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
-        else
-        {
-            CheckSize(reg);
-            local = HeldFd.Open(reg.Name, flags, $"file {reg.Id}");
-        }
+        var local = RegularFiles.Open(set, reg, (int)reg.Flags, $"file {reg.Id}");
         if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {
             local.Dispose();
             throw new FerryException($"cannot seek {reg.Name} to {reg.Pos}: {Errno.Name(LinuxException.FromLastError("lseek").ErrorNumber)}");
         }
         return local;
-    }
-
-    /// <summary>Like CRIU, refuse a regular file whose size changed: the program's view of it would not match.</summary>
-    static void CheckSize(reg_file_entry reg)
-    {
-        if (!reg.HasSize)
-            return;
-        var info = new FileInfo(reg.Name);
-        if (info.Exists && info.Length != (long)reg.Size && (reg.Mode & 0xF000) == 0x8000)
-            throw new FerryException($"{reg.Name} has {info.Length} bytes but had {reg.Size} at dump time; put back the dumped file");
     }
 
     static string Describe(file_entry file) => file.Type switch

@@ -144,7 +144,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
                         using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).OpenForMapping((uint)vma.Shmid, openFlags)
-                            : HeldFd.Open(set.Files[(uint)vma.Shmid].Reg.Name, openFlags, $"mapped at 0x{vma.Start:x}");
+                            : RegularFiles.Open(set, set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
