@@ -44,6 +44,16 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_deleted_fifo_comes_back_as_one_fifo_with_its_data_and_no_name()
+    {
+        using var round = RoundTrip.Of("deleted_fifo");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("deleted-fifo-data+after", round.Target.Result("data"));
+        Assert.Equal("1", round.Target.Result("gone"));
+        Assert.Empty(Directory.GetFiles(round.Target.Directory, "*.ghost"));
+    }
+
+    [FerryDumpFact]
     public void Memfd_keeps_contents_offset_and_seals_and_its_shared_mapping_stays_shared_with_the_fd()
     {
         using var round = RoundTrip.Of("memfd_holder");

@@ -89,6 +89,7 @@ internal sealed class FdDumper(int pid, FileTable files)
                 var regId = files.NextId();
                 var reg = FileTable.Regular(regId, fd.Path, flags, 0, st);
                 files.Add(new file_entry { Type = fd_types.Reg, Id = regId, Reg = reg });
+                if (fd.Deleted) files.AddGhost(regId, $"/proc/self/fd/{local.Fd}", st);
                 files.Add(new file_entry
                 {
                     Type = type, Id = id, Fifo = new fifo_entry { Id = id, PipeId = (uint)st.st_ino, RegfId = regId },

@@ -15,18 +15,17 @@ namespace Ferry.Resources.Files;
 /// </summary>
 public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, Log log)
 {
-    readonly FifoRestorer fifos = new(set);
-
     public void Restore()
     {
         var opened = new Dictionary<uint, HeldFd>();
         using var pipes = new PipeRestorer(set);
+        using var fifos = new FifoRestorer(set);
         try
         {
             foreach (var fd in images.Fds.OrderBy(f => f.Fd))
             {
                 if (!opened.TryGetValue(fd.Id, out var local))
-                    opened[fd.Id] = local = Open(set.Files[fd.Id], pipes);
+                    opened[fd.Id] = local = Open(set.Files[fd.Id], pipes, fifos);
                 fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
                 log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(set.Files[fd.Id])}");
             }
@@ -39,7 +38,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         }
     }
 
-    HeldFd Open(file_entry file, PipeRestorer pipes) => file.Type switch
+    HeldFd Open(file_entry file, PipeRestorer pipes, FifoRestorer fifos) => file.Type switch
     {
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => pipes.Open(file.Pipe),

@@ -16,7 +16,7 @@ internal static class GhostFileWriter
 
     public static void Write(string imagePath, string openable, in FileStatus st)
     {
-        if (st.Type != FileStatus.S_IFREG)
+        if (st.Type is not (FileStatus.S_IFREG or FileStatus.S_IFIFO))
             throw new Diagnostics.FerryException($"{openable}: deleted file of mode {Convert.ToString(st.st_mode, 8)} cannot be saved as a ghost file");
         var entry = new ghost_file_entry
         {
@@ -24,6 +24,13 @@ internal static class GhostFileWriter
             Atim = new timeval { TvSec = (ulong)st.st_atim.tv_sec, TvUsec = (ulong)(st.st_atim.tv_nsec / 1000) },
             Mtim = new timeval { TvSec = (ulong)st.st_mtim.tv_sec, TvUsec = (ulong)(st.st_mtim.tv_nsec / 1000) },
         };
+        if (st.Type == FileStatus.S_IFIFO)
+        {
+            // A FIFO has no contents on disk (its unread data is in fifo-data.img): the entry alone lets restore
+            // make one again, as CRIU does.
+            ImageWriter.WriteFile(imagePath, ImageKinds.GhostFile, [entry]);
+            return;
+        }
         // Reopen read-only: the task may hold the file write-only.
         using var source = File.OpenHandle(openable, FileMode.Open, FileAccess.Read);
         using var writer = ImageWriter.Create(imagePath, ImageKinds.GhostFile);

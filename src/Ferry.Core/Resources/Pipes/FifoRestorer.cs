@@ -1,3 +1,4 @@
+using System.Text;
 using Ferry.Diagnostics;
 using Ferry.Images;
 using Ferry.Images.Protos;
@@ -7,39 +8,67 @@ using Ferry.Restore;
 namespace Ferry.Resources.Pipes;
 
 /// <summary>
-/// Reopens named pipes by path (the path and flags are in the regular-file entry the FIFO entry points at) and puts
-/// back their unread bytes from fifo-data.img, once per FIFO. Like CRIU, Ferry first opens the FIFO read-write
-/// itself: that open never blocks and makes the task's read-only or write-only open find its other end at once,
-/// and the data is written through it before it is closed.
+/// Reopens named pipes (the path and flags are in the regular-file entry the FIFO entry points at) and puts back
+/// their unread bytes from fifo-data.img. Like CRIU, Ferry first opens each FIFO read-write itself: that open never
+/// blocks and gives the task's read-only or write-only opens their other end at once; the data goes in through it.
+/// Ferry keeps that description until the task has its descriptors, and the task's own descriptions are reopened
+/// through it, so a FIFO that was deleted while open (a ghost: made again under a temporary name that is removed
+/// at once) stays one FIFO for all its descriptors.
 /// </summary>
-public sealed unsafe class FifoRestorer(DumpSet set)
+public sealed unsafe class FifoRestorer(DumpSet set) : IDisposable
 {
-    readonly HashSet<uint> _refilled = new();
+    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
+    const uint FifoType = 0x1000;
+
+    readonly Dictionary<uint, HeldFd> _held = new();
     IReadOnlyDictionary<uint, (pipe_data_entry Entry, ReadOnlyMemory<byte> Data)>? _data;
 
-    /// <summary>A new descriptor of the FIFO with its dumped flags; the caller disposes it.</summary>
+    /// <summary>A new description of the FIFO with its dumped flags; the caller disposes it.</summary>
     public HeldFd Open(fifo_entry fifo)
     {
         uint regId = fifo.HasRegfId ? fifo.RegfId : fifo.Id;
         if (!set.Files.TryGetValue(regId, out var file) || file.Reg is null)
             throw new FerryException($"FIFO {fifo.Id}: files.img has no regular-file entry {regId} with its path");
         var reg = file.Reg;
-        using var other = HeldFd.Open(reg.Name, OpenFlags.O_RDWR, $"FIFO {fifo.Id}, opened read-write to restore it");
-        var fd = HeldFd.Open(reg.Name, (int)reg.Flags & ~CreationFlags, $"FIFO {fifo.Id}");
-        try
+        if (!_held.TryGetValue(fifo.PipeId, out var held))
         {
-            if (_refilled.Add(fifo.PipeId))
-                Refill(other.Fd, fifo.PipeId, reg.Name);
+            held = OpenReadWrite(reg, fifo.Id);
+            _held[fifo.PipeId] = held;
+            Refill(held.Fd, fifo.PipeId, reg.Name);
         }
-        catch
-        {
-            fd.Dispose();
-            throw;
-        }
-        return fd;
+        return HeldFd.Open($"/proc/self/fd/{held.Fd}", (int)reg.Flags & ~CreationFlags, $"FIFO {reg.Name}");
     }
 
-    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
+    public void Dispose()
+    {
+        foreach (var fd in _held.Values)
+            fd.Dispose();
+        _held.Clear();
+    }
+
+    HeldFd OpenReadWrite(reg_file_entry reg, uint fifoId)
+    {
+        if (!(set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost))
+            return HeldFd.Open(reg.Name, OpenFlags.O_RDWR, $"FIFO {fifoId}, opened read-write to restore it");
+        var ghost = set.Ghosts[remap.RemapId].Entry;
+        string path = $"{reg.Name}.cr.{remap.RemapId:x}.ghost";
+        long made;
+        fixed (byte* name = Encoding.UTF8.GetBytes(path + "\0"))
+            made = LibC.syscall(Sys.mknod, (long)name, FifoType | (ghost.Mode & 0xfff), 0, 0, 0, 0);
+        if (made < 0)
+            throw new FerryException($"cannot make the deleted FIFO {reg.Name} again as {path}: {Errno.Name(LinuxException.FromLastError("mknod").ErrorNumber)}");
+        try
+        {
+            var fd = HeldFd.Open(path, OpenFlags.O_RDWR, $"deleted FIFO {reg.Name}");
+            if (ghost.HasUid)
+                LibC.syscall(Sys.fchown, fd.Fd, ghost.Uid, ghost.Gid, 0, 0, 0);
+            return fd;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 
     void Refill(int fd, uint pipeId, string path)
     {
@@ -60,7 +89,7 @@ public sealed unsafe class FifoRestorer(DumpSet set)
         if (_data is null)
         {
             var data = new Dictionary<uint, (pipe_data_entry Entry, ReadOnlyMemory<byte> Data)>();
-            foreach (var entry in new DumpSet.Loader(set.Directory).Entries("fifo-data.img", ImageKinds.FifoData, optional: true))
+            foreach (var entry in new DumpSet.Loader(set.Directory).Entries(ImageNames.FifoData, ImageKinds.FifoData, optional: true))
                 data[entry.As<pipe_data_entry>().PipeId] = (entry.As<pipe_data_entry>(), entry.Extra);
             _data = data;
         }
