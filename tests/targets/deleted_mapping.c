@@ -1,8 +1,8 @@
 /*
  * deleted_mapping OUT: a file (OUT.mapped) of 3 pages with a pattern, mapped MAP_SHARED read-write and MAP_PRIVATE
- * (whose first page was then written: "private"), then closed and unlinked, as zdtm's unlink_mmap tests do.
- * SIGTERM appends "shared_ok=0|1 private_ok=0|1" (the mappings show the pattern and the private write) and
- * "done=1", exits 0.
+ * (whose first page was then written: "private"), then unlinked, as zdtm's unlink_mmap tests do; the fd stays
+ * open. SIGTERM appends "shared_ok=0|1 private_ok=0|1" (the mappings show the pattern and the private write),
+ * "one_file=0|1" (a write through the fd shows in the shared mapping) and "done=1", exits 0.
  */
 #include "target_common.h"
 #include <sys/mman.h>
@@ -24,7 +24,6 @@ int main(int argc, char **argv)
 	char *private = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (shared == MAP_FAILED || private == MAP_FAILED) die("mmap");
 	memcpy(private, "private", 7);
-	close(fd);
 	if (unlink(path) != 0) die("unlink");
 	ready(NULL);
 	while (!g_term) pause();
@@ -33,6 +32,7 @@ int main(int argc, char **argv)
 		shared_ok &= shared[i] == value(i);
 		if (i >= 7) private_ok &= private[i] == value(i);
 	}
-	report("shared_ok=%d private_ok=%d\ndone=1\n", shared_ok, private_ok);
+	int one_file = pwrite(fd, "fd-write", 8, 4096) == 8 && memcmp(shared + 4096, "fd-write", 8) == 0;
+	report("shared_ok=%d private_ok=%d one_file=%d\ndone=1\n", shared_ok, private_ok, one_file);
 	return 0;
 }

@@ -28,6 +28,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         using var tracer = new Tracer();
         using var husks = new HuskLauncher();
         using var memfds = Resources.Memfd.MemfdInodes.For(set);
+        using var ghosts = Resources.Files.GhostFiles.For(set);
         var task = StartHusk(husks, tracer, set.Root.Pid);
         try
         {

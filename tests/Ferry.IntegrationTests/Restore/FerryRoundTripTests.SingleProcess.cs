@@ -114,6 +114,7 @@ public partial class FerryRoundTripTests
         Assert.Equal(0, round.Stop());
         Assert.Equal("1", round.Target.Result("shared_ok"));
         Assert.Equal("1", round.Target.Result("private_ok"));
+        Assert.Equal("1", round.Target.Result("one_file"));
         Assert.False(File.Exists(round.Target.OutPath + ".mapped"), "the ghost was left on disk");
     }
 

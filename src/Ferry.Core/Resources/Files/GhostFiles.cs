@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
@@ -7,12 +8,40 @@ namespace Ferry.Resources.Files;
 
 /// <summary>
 /// A file that was deleted while open comes back the way CRIU brings it back: its dumped contents are written to
-/// "NAME.cr.ID.ghost" next to where it lived, the description is opened, and the name is removed again, so the
-/// task holds an open, deleted file with the old contents and nothing is left on disk.
+/// "NAME.cr.ID.ghost" next to where it lived, opened, and the name is removed again, so the task holds an open,
+/// deleted file with the old contents and nothing is left on disk. Each ghost is made once per restore and Ferry
+/// keeps it open until the restore ends: every descriptor and mapping of it is reopened through that description,
+/// so they all share one file, as they did (a write through a descriptor shows in a mapping).
 /// </summary>
-public static class GhostFiles
+public sealed class GhostFiles : IDisposable
 {
-    public static HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
+    static readonly ConditionalWeakTable<DumpSet, GhostFiles> OfSet = new();
+
+    readonly DumpSet _set;
+    readonly Dictionary<uint, HeldFd> _made = new();
+
+    GhostFiles(DumpSet set) => _set = set;
+
+    /// <summary>The ghosts of <paramref name="set"/>; the restore engine disposes them when the restore ends.</summary>
+    public static GhostFiles For(DumpSet set) => OfSet.GetValue(set, static s => new GhostFiles(s));
+
+    /// <summary>A new description of the ghost of <paramref name="reg"/>, opened with <paramref name="flags"/>.</summary>
+    public HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
+    {
+        if (!_made.TryGetValue(ghost.Id, out var held))
+            _made[ghost.Id] = held = Make(reg, ghost);
+        return HeldFd.Open($"/proc/self/fd/{held.Fd}", flags, $"deleted file {reg.Name}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var fd in _made.Values)
+            fd.Dispose();
+        _made.Clear();
+        OfSet.Remove(_set);
+    }
+
+    static HeldFd Make(reg_file_entry reg, GhostFile ghost)
     {
         string path = $"{reg.Name}.cr.{ghost.Id:x}.ghost";
         var mode = (UnixFileMode)(ghost.Entry.Mode & 0xfff);
@@ -39,7 +68,7 @@ public static class GhostFiles
         }
         try
         {
-            var local = HeldFd.Open(path, flags, $"deleted file {reg.Name}");
+            var local = HeldFd.Open(path, OpenFlags.O_RDWR, $"deleted file {reg.Name}");
             if (ghost.Entry.HasUid)
                 LibC.syscall(Sys.fchown, local.Fd, ghost.Entry.Uid, ghost.Entry.Gid, 0, 0, 0);
             return local;

@@ -19,7 +19,7 @@ public static class RegularFiles
     {
         flags &= ~CreationFlags;
         if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
-            return GhostFiles.Open(reg, set.Ghosts[remap.RemapId], flags);
+            return GhostFiles.For(set).Open(reg, set.Ghosts[remap.RemapId], flags);
         if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
             return HeldFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
         CheckSize(reg);
