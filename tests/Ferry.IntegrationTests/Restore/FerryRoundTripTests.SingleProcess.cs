@@ -44,6 +44,14 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void An_unnamed_O_TMPFILE_file_comes_back_with_its_contents()
+    {
+        using var round = RoundTrip.Of("tmpfile_holder");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("tmpfile-data", round.Target.Result("data"));
+    }
+
+    [FerryDumpFact]
     public void A_deleted_fifo_comes_back_as_one_fifo_with_its_data_and_no_name()
     {
         using var round = RoundTrip.Of("deleted_fifo");

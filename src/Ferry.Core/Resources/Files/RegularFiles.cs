@@ -15,9 +15,14 @@ public static class RegularFiles
     /// <summary>Flags that only mattered when the file was first opened.</summary>
     const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
 
+    /// <summary>O_TMPFILE is this bit with O_DIRECTORY; both only said how the file was made.</summary>
+    const int TmpFile = 0x400000;
+
     public static HeldFd Open(DumpSet set, reg_file_entry reg, int flags, string purpose)
     {
         flags &= ~CreationFlags;
+        if ((flags & TmpFile) != 0)
+            flags &= ~(TmpFile | OpenFlags.O_DIRECTORY);
         if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
             return GhostFiles.For(set).Open(reg, set.Ghosts[remap.RemapId], flags);
         if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
