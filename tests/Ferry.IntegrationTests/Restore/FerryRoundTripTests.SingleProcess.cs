@@ -107,12 +107,13 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
-    public void Locked_memory_comes_back_locked_with_its_contents()
+    public void Locked_memory_comes_back_locked_with_its_contents_and_droppable_memory_droppable()
     {
         using var round = RoundTrip.Of("locked_memory");
         Assert.Equal(0, round.Stop());
         Assert.Equal("1", round.Target.Result("pattern"));
         Assert.True(long.Parse(round.Target.Result("locked_kb")!) >= 64, $"VmLck {round.Target.Result("locked_kb")} kB");
+        Assert.Equal("1", round.Target.Result("droppable"));
     }
 
     [FerryDumpFact]

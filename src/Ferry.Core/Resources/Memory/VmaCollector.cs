@@ -118,6 +118,8 @@ internal static class VmaCollector
         if ((flags & VmFlags.lo) != 0) vma.Flags |= 0x2000; // MAP_LOCKED
         if ((flags & VmFlags.nr) != 0) vma.Flags |= (uint)Mman.MAP_NORESERVE;
         if ((flags & VmFlags.ht) != 0) vma.Flags |= 0x40000; // MAP_HUGETLB
+        // MAP_DROPPABLE is a mapping type of its own, like MAP_PRIVATE, which it replaces (as CRIU records it).
+        if ((flags & VmFlags.dp) != 0) vma.Flags = (vma.Flags & ~(uint)Mman.MAP_PRIVATE) | 0x08;
         ulong madv = 0;
         if ((flags & VmFlags.sr) != 0) madv |= 1UL << Mman.MADV_SEQUENTIAL;
         if ((flags & VmFlags.rr) != 0) madv |= 1UL << Mman.MADV_RANDOM;
