@@ -52,6 +52,14 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_read_only_shared_mapping_of_a_file_opened_read_write_can_still_be_made_writable()
+    {
+        using var round = RoundTrip.Of("readonly_mapping");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("mprotect_ok"));
+    }
+
+    [FerryDumpFact]
     public void A_deleted_fifo_comes_back_as_one_fifo_with_its_data_and_no_name()
     {
         using var round = RoundTrip.Of("deleted_fifo");

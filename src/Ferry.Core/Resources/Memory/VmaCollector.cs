@@ -90,7 +90,8 @@ internal static class VmaCollector
         }
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
-        var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
+        var fdFlags = MappedFileAccess(openable)
+            ?? (map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY);
         var memfd = Memfd.MemfdDumper.IsMemfd(map.Path); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
         uint id;
         try
@@ -106,6 +107,27 @@ internal static class VmaCollector
         vma.Shmid = id;
         vma.Fdflags = fdFlags;
         return vma;
+    }
+
+    /// <summary>
+    /// How the mapped file was opened, as CRIU learns it: the owner bits of the map_files link are the file's read and
+    /// write access. A read-only mapping of a file opened read-write may be made writable later, which needs that access.
+    /// </summary>
+    static unsafe uint? MappedFileAccess(string openable)
+    {
+        FileStatus st;
+        long got;
+        fixed (byte* path = System.Text.Encoding.UTF8.GetBytes(openable + "\0"))
+            got = LibC.syscall(Sys.lstat, (long)path, (long)&st, 0, 0, 0, 0);
+        if (got < 0)
+            return null;
+        return (st.st_mode & 0x180) switch // 0600
+        {
+            0x80 => (uint)OpenFlags.O_WRONLY,
+            0x100 => (uint)OpenFlags.O_RDONLY,
+            0x180 => (uint)OpenFlags.O_RDWR,
+            _ => null,
+        };
     }
 
     static FerryException Unsupported(int pid, MapsEntry map, string what) =>
