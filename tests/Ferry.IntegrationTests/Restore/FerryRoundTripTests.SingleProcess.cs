@@ -60,6 +60,15 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_deleted_file_keeps_its_set_id_mode_and_mtime()
+    {
+        using var round = RoundTrip.Of("deleted_attrs");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("6604", round.Target.Result("mode"));
+        Assert.Equal("1234567890", round.Target.Result("mtime"));
+    }
+
+    [FerryDumpFact]
     public void A_deleted_fifo_comes_back_as_one_fifo_with_its_data_and_no_name()
     {
         using var round = RoundTrip.Of("deleted_fifo");

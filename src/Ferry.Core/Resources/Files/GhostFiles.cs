@@ -60,7 +60,6 @@ public sealed class GhostFiles : IDisposable
                 if (ghost.Entry.HasSize)
                     stream.SetLength((long)ghost.Entry.Size);
             }
-            File.SetUnixFileMode(path, mode);
         }
         catch (IOException e)
         {
@@ -69,8 +68,14 @@ public sealed class GhostFiles : IDisposable
         try
         {
             var local = HeldFd.Open(path, OpenFlags.O_RDWR, $"deleted file {reg.Name}");
+            // Owner first: chown clears the set-user-ID and set-group-ID bits the mode then sets.
             if (ghost.Entry.HasUid)
                 LibC.syscall(Sys.fchown, local.Fd, ghost.Entry.Uid, ghost.Entry.Gid, 0, 0, 0);
+            LibC.syscall(Sys.fchmod, local.Fd, (long)mode, 0, 0, 0, 0);
+            if (ghost.Entry.Mtim is { } mtime)
+                File.SetLastWriteTimeUtc(path, DateTime.UnixEpoch.AddSeconds(mtime.TvSec).AddTicks((long)mtime.TvUsec * 10));
+            if (ghost.Entry.Atim is { } atime)
+                File.SetLastAccessTimeUtc(path, DateTime.UnixEpoch.AddSeconds(atime.TvSec).AddTicks((long)atime.TvUsec * 10));
             return local;
         }
         finally
