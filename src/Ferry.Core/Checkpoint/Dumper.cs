@@ -99,7 +99,7 @@ public static class Dumper
                     end = "killed";
                 }
                 var frozen = clock.Elapsed - frozenAt;
-                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = (sharedBytes + files.Memfds.BytesWritten) / Environment.SystemPageSize };
                 ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, pages);
                 return result;
             }

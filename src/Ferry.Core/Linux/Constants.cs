@@ -141,7 +141,7 @@ public static class OpenFlags
         F_SETSIG = 10, F_GETSIG = 11, F_SETOWN_EX = 15, F_GETOWN_EX = 16, F_SETLEASE = 1024, F_GETLEASE = 1025,
         F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033, F_GET_SEALS = 1034;
     public const int FD_CLOEXEC = 1;
-    public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+    public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2, SEEK_DATA = 3, SEEK_HOLE = 4;
 }
 
 /// <summary>prctl(2) options Ferry uses, including the PR_SET_MM family.</summary>
