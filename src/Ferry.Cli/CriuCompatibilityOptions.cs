@@ -30,7 +30,6 @@ internal static class CriuCompatibilityOptions
         foreach (var option in Shared()) dump.Add(option);
         dump.Add(new Option<string?>("--pidfile") { Description = "Accepted for CRIU compatibility; dump writes no pidfile (as CRIU)" });
         dump.Add(new Option<string?>("--pre-dump-mode") { Description = "Accepted for CRIU compatibility (splice, read); memory is read with process_vm_readv" });
-        dump.Add(new Option<string?>("--ghost-limit") { Description = "Accepted for CRIU compatibility; ghost files are saved whatever their size" });
         dump.Add(new Option<bool>("--ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
         dump.Add(new Option<bool>("--no-ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
         dump.Add(new Option<bool>("--force-irmap") { Description = "Accepted for CRIU compatibility (inotify is not supported yet)" });

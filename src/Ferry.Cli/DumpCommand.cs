@@ -21,10 +21,17 @@ internal static class DumpCommand
         var tcpClose = CommonOptions.TcpClose();
         var timeout = CommonOptions.Timeout();
         var noDefaultConfig = CommonOptions.NoDefaultConfig();
+        var ghostLimit = new Option<long>("--ghost-limit")
+        {
+            Description = "Largest deleted-but-open file saved as a ghost file, in bytes on disk (K, M, G suffixes; default 1M, as CRIU)",
+            DefaultValueFactory = _ => DumpRequest.DefaultGhostLimit,
+            CustomParser = ParseSize,
+        };
 
         var command = new Command("dump", "Checkpoint a running process tree into image files")
         {
             tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
+            ghostLimit,
         };
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
@@ -36,6 +43,7 @@ internal static class DumpCommand
                 ShellJob = parse.GetValue(shellJob),
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
+                GhostLimit = parse.GetValue(ghostLimit),
             };
             var logPath = LogPath(parse.GetValue(logFile), parse.GetValue(workDir), request.ImagesDir);
             using var log = new Log(logPath, parse.GetValue(verbosity));
@@ -53,6 +61,19 @@ internal static class DumpCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>A size as CRIU writes it: bytes, or a number with a K, M or G suffix (powers of 1024).</summary>
+    static long ParseSize(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        string text = result.Tokens.Single().Value;
+        int shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        string digits = shift == 0 ? text : text[..^1];
+        if (long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value)
+            && value <= long.MaxValue >> shift)
+            return value << shift;
+        result.AddError($"--ghost-limit: '{text}' is not a size (bytes, or a number with K, M or G)");
+        return 0;
     }
 
     /// <summary>CRIU's rule: a relative -o is inside the work directory (-W), which defaults to the images directory.</summary>

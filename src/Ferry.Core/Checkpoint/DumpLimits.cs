@@ -26,6 +26,14 @@ internal static class DumpLimits
             if (theirs is not null && ours is not null && theirs != ours)
                 throw Refuse(pid, $"is in another {ns} namespace ({theirs}), which ferry cannot checkpoint yet");
         }
+        // unshare(CLONE_NEWPID or CLONE_NEWTIME) with no child yet: the namespace waits for children to come.
+        foreach (var ns in new[] { "pid", "time" })
+        {
+            var own = NamespaceOf($"/proc/{pid}/ns/{ns}");
+            var forChildren = NamespaceOf($"/proc/{pid}/ns/{ns}_for_children");
+            if (own is not null && forChildren is not null && own != forChildren)
+                throw Refuse(pid, $"made a new {ns} namespace for its future children ({forChildren}), which ferry cannot checkpoint yet");
+        }
     }
 
     /// <summary>

@@ -10,6 +10,12 @@ public sealed record DumpRequest(int Pid, string ImagesDir)
     public bool ShellJob { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
     public TimeSpan? FreezeTimeout { get; init; }
+
+    /// <summary>CRIU's default ghost file limit: a deleted file with more bytes on disk stops the dump.</summary>
+    public const long DefaultGhostLimit = 1 << 20;
+
+    /// <summary>The most bytes on disk (allocated blocks) a deleted-but-open file may have to be saved as a ghost file.</summary>
+    public long GhostLimit { get; init; } = DefaultGhostLimit;
 }
 
 /// <summary>What to do with established TCP connections.</summary>

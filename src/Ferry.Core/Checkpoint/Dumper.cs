@@ -66,7 +66,7 @@ public static class Dumper
                 var ids = new TaskIds();
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
 
-                var files = new FileTable(request.ImagesDir);
+                var files = new FileTable(request.ImagesDir, request.GhostLimit);
                 var shmem = new ShmemDumper();
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);

@@ -21,6 +21,39 @@ public sealed class DumpLifecycleTests
     }
 
     [RootFact]
+    public void A_process_that_made_a_time_namespace_for_its_children_is_refused_and_left_running()
+    {
+        // unshare(CLONE_NEWTIME) moves only the children to come; without an exec the process stays where it was.
+        using var target = DumpTarget.StartProgram("/usr/bin/python3", "-c",
+            "import ctypes, time; assert ctypes.CDLL(None).unshare(0x80) == 0; print('ready', flush=True); time.sleep(600)");
+        var result = target.Dump();
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("time namespace", line);
+        Assert.Equal(('S', 0), target.Status());
+    }
+
+    [RootFact]
+    public void A_deleted_file_above_the_ghost_limit_stops_the_dump_and_a_higher_limit_saves_it()
+    {
+        using var target = Targets.TargetProcess.Start("deleted_file"); // 1 MiB of data in a deleted file
+        var images = Path.Combine(target.Directory, "images");
+        Directory.CreateDirectory(images);
+
+        var refused = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images, "--ghost-limit", "512K");
+        Assert.Equal(1, refused.ExitCode);
+        var line = Assert.Single(refused.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("more than the ghost file limit of 524288 bytes", line);
+        Assert.Contains("--ghost-limit", line);
+        Assert.False(target.HasExited, "the refused dump harmed the process");
+
+        var dump = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images, "--ghost-limit", "2M", "-R");
+        Assert.True(dump.ExitCode == 0, dump.StdErr);
+        Assert.True(File.Exists(Path.Combine(images, "ghost-file-1.img")));
+        Assert.Equal(2, FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images, "--ghost-limit", "lots").ExitCode);
+    }
+
+    [RootFact]
     public void A_stopped_process_sent_another_stop_signal_is_dumped_and_stays_stopped()
     {
         using var target = DumpTarget.Start("dump_counter", passWorkDir: true);

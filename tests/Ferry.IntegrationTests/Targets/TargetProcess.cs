@@ -101,7 +101,7 @@ public sealed unsafe partial class TargetProcess : IDisposable
         if (kill(Pid, signal) != 0) throw new InvalidOperationException($"kill({Pid}, {signal}) failed");
     }
 
-    bool HasExited
+    public bool HasExited
     {
         get
         {

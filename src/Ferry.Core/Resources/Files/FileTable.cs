@@ -1,3 +1,4 @@
+using Ferry.Diagnostics;
 using Ferry.Checkpoint;
 using Ferry.Images;
 using Ferry.Images.Protos;
@@ -16,9 +17,13 @@ internal sealed class FileTable
     readonly string _imagesDir;
     readonly KcmpIdTable<(ulong Dev, ulong Ino)> _descriptions;
 
-    public FileTable(string imagesDir)
+    readonly long _ghostLimit;
+
+    /// <param name="ghostLimit">The most bytes on disk a deleted file may have to be saved as a ghost file.</param>
+    public FileTable(string imagesDir, long ghostLimit)
     {
         _imagesDir = imagesDir;
+        _ghostLimit = ghostLimit;
         _descriptions = new KcmpIdTable<(ulong, ulong)>(Kcmp.KCMP_FILE, NextId);
         Memfds = new Memfd.MemfdDumper(imagesDir);
     }
@@ -82,6 +87,11 @@ internal sealed class FileTable
     {
         if (!_ghostByInode.TryGetValue((st.st_dev, st.st_ino), out var ghostId))
         {
+            // Like CRIU, the limit is on the blocks the file really uses: holes cost nothing.
+            long onDisk = st.st_blocks * 512;
+            if (onDisk > _ghostLimit)
+                throw new FerryException($"the deleted file {openable} uses {onDisk} bytes on disk, more than the ghost file limit of " +
+                    $"{_ghostLimit} bytes; raise it with --ghost-limit SIZE to save it in the images");
             ghostId = _nextGhostId++;
             GhostFileWriter.Write(Path.Combine(_imagesDir, $"ghost-file-{ghostId:x}.img"), openable, st);
             _ghostByInode[(st.st_dev, st.st_ino)] = ghostId;
