@@ -5,6 +5,7 @@ using Ferry.Resources.Files;
 using Ferry.Resources.Memory;
 using Ferry.Resources.Process;
 using Ferry.Resources.Registers;
+using Ferry.Resources.Scheduling;
 using Ferry.Resources.Signals;
 using Ferry.Resources.Timers;
 using Ferry.Tracing;
@@ -58,6 +59,7 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
         foreach (var (thread, core) in process.Threads.Zip(images.Threads).Reverse())
         {
             new ThreadPropertiesRestorer(thread, core, scratch, log).Restore();
+            new SchedulingRestorer(thread, core.ThreadCore, scratch, log).Restore();
             var threadSignals = new SignalRestorer(thread, scratch, log);
             threadSignals.RestoreAltStack(core.ThreadCore);
             threadSignals.RestoreThreadPending(core);

@@ -12,7 +12,7 @@ namespace Ferry.IntegrationTests.Restore;
 /// and the programs' own logs show they carried on.
 /// </summary>
 [Collection(RestoreCollection.Name)]
-public sealed class TreeRoundTripTests
+public sealed partial class TreeRoundTripTests
 {
     const int SIGUSR1 = 10, KCMP_FILE = 0;
 

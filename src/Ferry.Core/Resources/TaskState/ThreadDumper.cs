@@ -14,6 +14,8 @@ namespace Ferry.Resources.TaskState;
 /// </summary>
 internal static class ThreadDumper
 {
+    const uint SchedResetOnFork = 0x40000000;
+
     /// <param name="scratch">Scratch memory mapped in this thread's process, for the calls that return structs.</param>
     public static core_entry Dump(TracedTask thread, RemoteScratch scratch, bool isLeader)
     {
@@ -27,13 +29,13 @@ internal static class ThreadDumper
         var core = new thread_core_entry
         {
             FutexRla = robustHead, FutexRlaLen = (uint)robustLength,
-            SchedNice = (int)stat.Nice, SchedPolicy = stat.Policy,
+            SchedNice = (int)stat.Nice, SchedPolicy = SchedulingPolicy(thread.Tid),
             Sas = SignalDumper.AltStack(thread, scratch, 0),
             SignalsP = SignalDumper.Pending(thread, shared: false),
             Creds = CredentialsDumper.Dump(thread),
             Comm = ProcFile.ReadAllText(thread.Pid, $"task/{thread.Tid}/comm").TrimEnd('\n'),
         };
-        if (stat.Policy is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
+        if ((core.SchedPolicy & ~SchedResetOnFork) is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
         if (pdeathSig != 0) core.PdeathSig = (uint)pdeathSig;
         if (!isLeader) core.BlkSigset = thread.GetSigMask();
         var rseq = thread.GetRseqConfiguration();
@@ -49,6 +51,17 @@ internal static class ThreadDumper
             ThreadInfo = RegisterDumper.Dump(thread, clearTid),
             ThreadCore = core,
         };
+    }
+
+    /// <summary>
+    /// sched_getscheduler, unlike /proc's stat, includes SCHED_RESET_ON_FORK in the policy, as CRIU's image has it.
+    /// </summary>
+    static uint SchedulingPolicy(int tid)
+    {
+        long policy = LibC.syscall(Sys.sched_getscheduler, tid, 0, 0, 0, 0, 0);
+        if (policy < 0)
+            throw LinuxException.FromLastError("sched_getscheduler", tid);
+        return (uint)policy;
     }
 
     /// <summary>get_robust_list works on another thread without stopping it (the dumper is its tracer).</summary>
