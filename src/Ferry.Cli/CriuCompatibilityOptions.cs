@@ -12,7 +12,6 @@ internal static class CriuCompatibilityOptions
     /// <summary>Options both dump and restore accept.</summary>
     static IEnumerable<Option> Shared() =>
     [
-        new Option<bool>("--file-locks", "-l") { Description = "Accepted for CRIU compatibility; file locks are not saved yet" },
         new Option<string?>("--manage-cgroups") { Description = "Accepted for CRIU compatibility; Ferry leaves cgroups as they are", Arity = ArgumentArity.ZeroOrOne },
         new Option<string[]>("--cgroup-root") { Description = "Accepted for CRIU compatibility (cgroups are left as they are)", AllowMultipleArgumentsPerToken = false },
         new Option<string?>("--cgroup-yard") { Description = "Accepted for CRIU compatibility (cgroups are left as they are)" },
@@ -49,6 +48,7 @@ internal static class CriuCompatibilityOptions
     public static void AddRestoreOptions(Command restore)
     {
         foreach (var option in Shared()) restore.Add(option);
+        restore.Add(new Option<bool>("--file-locks", "-l") { Description = "Accepted for CRIU compatibility; the file locks in the images are always taken again" });
         restore.Add(new Option<string[]>("--join-ns") { Description = "Accepted for CRIU compatibility; the restored tree joins no namespaces yet" });
         restore.Add(new Option<bool>("--restore-sibling") { Description = "Accepted for CRIU compatibility" });
         restore.Add(new Option<string[]>("--inherit-fd") { Description = "Accepted for CRIU compatibility; not supported yet" });

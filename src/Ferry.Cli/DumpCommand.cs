@@ -21,10 +21,11 @@ internal static class DumpCommand
         var tcpClose = CommonOptions.TcpClose();
         var timeout = CommonOptions.Timeout();
         var noDefaultConfig = CommonOptions.NoDefaultConfig();
+        var fileLocks = new Option<bool>("--file-locks", "-l") { Description = "Save the file locks (flock, POSIX, OFD) the tree holds; without it a held lock stops the dump" };
 
         var command = new Command("dump", "Checkpoint a running process tree into image files")
         {
-            tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
+            tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig, fileLocks,
         };
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
@@ -34,6 +35,7 @@ internal static class DumpCommand
                 LeaveRunning = parse.GetValue(leaveRunning),
                 LeaveStopped = parse.GetValue(leaveStopped),
                 ShellJob = parse.GetValue(shellJob),
+                FileLocks = parse.GetValue(fileLocks),
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
             };

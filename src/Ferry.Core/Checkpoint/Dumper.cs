@@ -65,7 +65,7 @@ public static class Dumper
                 var ids = new TaskIds();
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null)).ToList();
 
-                var files = new FileTable(request.ImagesDir);
+                var files = new FileTable(request.ImagesDir) { SaveLocks = request.FileLocks };
                 var shmem = new ShmemDumper();
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);

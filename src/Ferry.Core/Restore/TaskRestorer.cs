@@ -15,7 +15,7 @@ namespace Ferry.Restore;
 /// <summary>
 /// Rebuilds one process of the husk tree into the dumped process by remote syscalls, in an order where each step finds
 /// what it needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping
-/// and exe, files, fs, identity, signal actions and limits, timers and pending signals; then each thread's own state
+/// and exe, files, fs, file locks, identity, signal actions and limits, timers and pending signals; then each thread's own state
 /// with its credentials; registers last.
 /// </summary>
 /// <param name="ownsFileTable">
@@ -48,6 +48,7 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
         var properties = new TaskPropertiesRestorer(task, images, set, fds, scratch, log);
         properties.RestoreFs();
         fds.Dispose();
+        new FileLockRestorer(task, set.FileLocks.Where(l => l.Pid == images.Pid), scratch, log).Restore();
         properties.RestoreIdentity();
 
         var signals = new SignalRestorer(task, scratch, log);

@@ -199,13 +199,13 @@ public sealed partial class TreeRoundTripTests
 
     /// <summary>
     /// Dumps the tree (killing it), waits until its PIDs are free, restores it detached; returns the last count at
-    /// dump of each role's log (by default every DIR/*.log).
+    /// dump of each role's log (by default every DIR/*.log). <paramref name="dumpOptions"/> go to `ferry dump`.
     /// </summary>
-    static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles)
+    static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles, params string[] dumpOptions)
     {
         CriuVector.BecomeSubreaper();
         var pids = new[] { target.Pid }.Concat(Children(target.Pid)).ToList();
-        var dump = target.Dump();
+        var dump = target.Dump(dumpOptions);
         Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}\n{target.DumpLog}");
         target.Process.WaitForExit(TimeSpan.FromSeconds(10));
         foreach (var pid in pids)

@@ -12,7 +12,8 @@ namespace Ferry.Resources.Files;
 /// one file id, found with kcmp by the tree-wide <see cref="FileTable"/>. A kind Ferry cannot restore stops the dump
 /// with one line naming the process, the descriptor and the kind.
 /// </summary>
-internal sealed class FdDumper(int pid, FileTable files)
+/// <param name="vpid">The process's pid as the images name it (inside its pid namespace).</param>
+internal sealed class FdDumper(int pid, int vpid, FileTable files)
 {
     /// <param name="table">The process's descriptors, as checked by <see cref="RefuseUnsupported"/>.</param>
     public List<fdinfo_entry> Dump(List<FdEntry> table)
@@ -25,6 +26,8 @@ internal sealed class FdDumper(int pid, FileTable files)
             using var local = pidfd.GetFd(fd.Fd);
             var st = FileTable.Stat(local.Fd);
             var (type, id) = Describe(fd, info, local, st);
+            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, files.SaveLocks))
+                files.AddLock(id, fileLock);
             result.Add(new fdinfo_entry
             {
                 Fd = (uint)fd.Fd, Id = id, Type = type,

@@ -36,6 +36,23 @@ internal sealed class FileTable
 
     public uint NextId() => _nextId++;
 
+    /// <summary>--file-locks: held file locks are saved (filelocks.img); without it they stop the dump.</summary>
+    public bool SaveLocks { get; init; }
+
+    public List<file_lock_entry> Locks { get; } = new();
+    readonly HashSet<(uint Description, int Owner, uint Flag, uint Type, long Start, long Len)> _lockKeys = new();
+
+    /// <summary>
+    /// Records a lock once: a flock or OFD lock belongs to the open file description (the first process met holding
+    /// it takes it again on restore), a POSIX lock to its process.
+    /// </summary>
+    public void AddLock(uint descriptionId, file_lock_entry fileLock)
+    {
+        int owner = fileLock.Flag == FileLockDumper.Posix ? fileLock.Pid : 0;
+        if (_lockKeys.Add((descriptionId, owner, fileLock.Flag, fileLock.Type, fileLock.Start, fileLock.Len)))
+            Locks.Add(fileLock);
+    }
+
     public void Add(file_entry entry) => Entries.Add(entry);
 
     /// <summary>
@@ -103,7 +120,7 @@ internal sealed class FileTable
     public bool HasPipeData(uint pipeId) => _pipesWithData.Contains(pipeId);
     public bool HasFifoData(uint pipeId) => _fifosWithData.Contains(pipeId);
 
-    /// <summary>files.img, pipes-data.img, fifo-data.img and remap-fpath.img (the last three only when they have entries).</summary>
+    /// <summary>files.img, pipes-data.img, fifo-data.img, remap-fpath.img and filelocks.img (all but the first only when they have entries).</summary>
     public void WriteImages()
     {
         ImageWriter.WriteFile(Path.Combine(_imagesDir, "files.img"), ImageKinds.Files, Entries);
@@ -111,6 +128,8 @@ internal sealed class FileTable
         WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)
             ImageWriter.WriteFile(Path.Combine(_imagesDir, "remap-fpath.img"), ImageKinds.RemapFpath, Remaps);
+        if (Locks.Count > 0)
+            ImageWriter.WriteFile(Path.Combine(_imagesDir, "filelocks.img"), ImageKinds.FileLocks, Locks);
     }
 
     void WriteData(string name, ImageKind kind, List<(pipe_data_entry Entry, byte[] Data)> data)
