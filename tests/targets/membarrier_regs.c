@@ -23,11 +23,16 @@ int main(int argc, char **argv)
     if (argc < 2) return 2;
     if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) || membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE))
         return 1;
+    /* SIGUSR1 stays blocked except inside sigsuspend, so it cannot slip in between the check and the wait. */
+    sigset_t usr1, waiting;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &waiting);
     signal(SIGUSR1, on_usr1);
     printf("ready\n");
     fflush(stdout);
     for (;;) {
-        pause();
+        sigsuspend(&waiting);
         if (!asked) continue;
         asked = 0;
         char path[4096];
