@@ -76,7 +76,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 files.Add(new file_entry
                 {
                     Type = type, Id = id,
-                    Pipe = new pipe_entry { Id = id, PipeId = (uint)st.st_ino, Flags = flags, Fown = NoOwner() },
+                    Pipe = new pipe_entry { Id = id, PipeId = (uint)st.st_ino, Flags = flags, Fown = FileOwner.Read(local.Fd, flags) },
                 });
                 if (!files.HasPipeData((uint)st.st_ino))
                 {
@@ -103,6 +103,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             default:
             {
                 var reg = FileTable.Regular(id, fd.Path, flags, (ulong)info.Pos, st);
+                reg.Fown = FileOwner.Read(local.Fd, flags);
                 if (info.MntId > 0) reg.MntId = info.MntId;
                 files.Add(new file_entry { Type = type, Id = id, Reg = reg });
                 if (fd.Deleted) files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
@@ -111,8 +112,6 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
         }
         return (type, id);
     }
-
-    static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
 }
 
 /// <summary>A pidfd of the dumped process: lends Ferry copies of its descriptors (pidfd_getfd).</summary>

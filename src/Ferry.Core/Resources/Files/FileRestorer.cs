@@ -18,7 +18,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         foreach (var fd in images.Fds.OrderBy(f => f.Fd))
         {
             var file = set.Files[fd.Id];
-            var local = shared.File(fd.Id, () => Open(file));
+            var local = shared.File(fd.Id, () => WithOwner(Open(file), file));
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
@@ -30,6 +30,20 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
+
+    HeldFd WithOwner(HeldFd local, file_entry file)
+    {
+        try
+        {
+            FileOwner.Restore(local.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, $"file {file.Id} of pid {task.Pid}");
+            return local;
+        }
+        catch
+        {
+            local.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Flags that only mattered when the file was first opened.</summary>
     const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
