@@ -29,6 +29,23 @@ public sealed partial class TreeRoundTripTests
         }
     }
 
+    [RootFact]
+    public void A_SCHED_DEADLINE_thread_stops_the_dump_and_the_process_runs_on()
+    {
+        using var target = DumpTarget.Start("sched_deadline", passWorkDir: false);
+        var dump = target.Dump();
+        try
+        {
+            Assert.NotEqual(0, dump.ExitCode);
+            Assert.Contains("SCHED_DEADLINE", dump.StdErr);
+            Assert.Equal('S', State(target.Pid));
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
+    }
+
     /// <summary>The thread's policy (with the reset-on-fork flag), real-time priority and nice, asked of the kernel.</summary>
     static unsafe (int Policy, int Priority, int Nice) Scheduling(int tid)
     {

@@ -1,3 +1,4 @@
+using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Procfs;
@@ -14,7 +15,7 @@ namespace Ferry.Resources.TaskState;
 /// </summary>
 internal static class ThreadDumper
 {
-    const uint SchedResetOnFork = 0x40000000;
+    const uint SchedResetOnFork = 0x40000000, SchedDeadline = 6;
 
     /// <param name="scratch">Scratch memory mapped in this thread's process, for the calls that return structs.</param>
     public static core_entry Dump(TracedTask thread, RemoteScratch scratch, bool isLeader)
@@ -55,12 +56,16 @@ internal static class ThreadDumper
 
     /// <summary>
     /// sched_getscheduler, unlike /proc's stat, includes SCHED_RESET_ON_FORK in the policy, as CRIU's image has it.
+    /// SCHED_DEADLINE's parameters (runtime, deadline, period) have no place in the image: refused, as a restore
+    /// could not bring them back.
     /// </summary>
     static uint SchedulingPolicy(int tid)
     {
         long policy = LibC.syscall(Sys.sched_getscheduler, tid, 0, 0, 0, 0, 0);
         if (policy < 0)
             throw LinuxException.FromLastError("sched_getscheduler", tid);
+        if ((policy & ~SchedResetOnFork) == SchedDeadline)
+            throw new FerryException($"thread {tid} runs under SCHED_DEADLINE, which ferry cannot checkpoint; the process was left running untouched");
         return (uint)policy;
     }
 
