@@ -9,17 +9,20 @@ namespace Ferry.Resources.Files;
 /// <summary>
 /// Gives a task back its file descriptors: Ferry opens each file description once for the whole tree (path, flags,
 /// offset; pipes with their unread data) and the task takes it at the dumped fd number with the dumped close-on-exec
-/// flag. fds and processes that shared a description at dump time share one again.
+/// flag and, when it had one, its owner for signal-driven I/O. fds and processes that shared a description at dump
+/// time share one again.
 /// </summary>
-public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, Log log)
+/// <param name="scratch">Scratch memory in the task, for the owner (F_SETOWN_EX) of descriptors that have one.</param>
+public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, RemoteScratch scratch, Log log)
 {
     public void Restore()
     {
         foreach (var fd in images.Fds.OrderBy(f => f.Fd))
         {
             var file = set.Files[fd.Id];
-            var local = shared.File(fd.Id, () => WithOwner(Open(file), file));
+            var local = shared.File(fd.Id, () => Open(file));
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
     }
@@ -30,20 +33,6 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
-
-    HeldFd WithOwner(HeldFd local, file_entry file)
-    {
-        try
-        {
-            FileOwner.Restore(local.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, $"file {file.Id} of pid {task.Pid}");
-            return local;
-        }
-        catch
-        {
-            local.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>Flags that only mattered when the file was first opened.</summary>
     const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
