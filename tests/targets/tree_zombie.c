@@ -1,10 +1,12 @@
-/* A parent with two zombie children it does not reap: "exited" ended with exit(7), "killed" was killed by SIGUSR2.
+/* A parent with two zombie children it does not reap: "exited" ended with exit(7), "killed" was killed by SIGUSR2
+ * (or by the signal number given as second argument).
  * The parent counts every 10 ms into DIR/parent.log. SIGUSR1 makes it reap both and write
  * "exited=exit:7 killed=signal:12" (what waitpid reported) to DIR/reaped.txt. Prints exited=PID, killed=PID and
- * "ready" once both are zombies. Usage: tree_zombie DIR */
+ * "ready" once both are zombies. Usage: tree_zombie DIR [SIGNAL] */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +32,7 @@ int main(int argc, char **argv)
     if (killed == 0) {
         for (;;) pause();
     }
-    kill(killed, SIGUSR2);
+    kill(killed, argc > 2 ? atoi(argv[2]) : SIGUSR2);
     siginfo_t info;
     if (waitid(P_PID, exited, &info, WEXITED | WNOWAIT) || waitid(P_PID, killed, &info, WEXITED | WNOWAIT)) return 1;
     printf("exited=%d\nkilled=%d\nready\n", exited, killed);

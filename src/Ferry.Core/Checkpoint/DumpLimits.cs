@@ -12,15 +12,15 @@ internal static class DumpLimits
 {
     static readonly string[] Namespaces = ["pid", "mnt", "net", "ipc", "uts", "user", "cgroup"];
 
-    /// <param name="inFerryNamespace">The tree lives in ferry-init's pid and mount namespaces, which a restore
-    /// recreates: those two may differ from Ferry's.</param>
-    public static void Check(int pid, ProcStatus status, bool inFerryNamespace)
+    /// <param name="inOwnPidNamespace">The tree lives in a pid and mount namespace of its own (ferry-init's, or one whose init is
+    /// the root), which a restore recreates.</param>
+    public static void Check(int pid, ProcStatus status, bool inOwnPidNamespace)
     {
         if (status.Seccomp != 0)
             throw Refuse(pid, "runs under seccomp, which ferry cannot checkpoint yet");
         foreach (var ns in Namespaces)
         {
-            if (inFerryNamespace && ns is "pid" or "mnt") continue;
+            if (inOwnPidNamespace && ns is "pid" or "mnt") continue;
             var theirs = NamespaceOf($"/proc/{pid}/ns/{ns}");
             var ours = NamespaceOf($"/proc/self/ns/{ns}");
             if (theirs is not null && ours is not null && theirs != ours)

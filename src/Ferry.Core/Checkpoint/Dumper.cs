@@ -43,7 +43,8 @@ public static class Dumper
     {
         var clock = Stopwatch.StartNew();
         RequireProcess(request.Pid);
-        var init = FerryNamespaces.FindFerryInit(request.Pid);
+        bool namespaceInit = FerryNamespaces.IsInitOfItsOwnNamespace(request.Pid);
+        var init = namespaceInit ? null : FerryNamespaces.FindFerryInit(request.Pid);
         var pid = init is { } initPid ? MainProcessOf(initPid) : request.Pid;
         if (pid != request.Pid) log.Info($"process {request.Pid} lives in the pid namespace of ferry-init {init}: dumping the namespace's tree from its main process {pid}");
         DumpLimits.CheckBeforeFreeze(pid);
@@ -63,7 +64,7 @@ public static class Dumper
             {
                 var tree = ProcessTree.From(pid, seized);
                 var ids = new TaskIds();
-                var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null)).ToList();
+                var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
 
                 var files = new FileTable(request.ImagesDir) { SaveLocks = request.FileLocks };
                 var shmem = new ShmemDumper();
@@ -98,7 +99,7 @@ public static class Dumper
                     end = "killed";
                 }
                 var frozen = clock.Elapsed - frozenAt;
-                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = sharedBytes / Environment.SystemPageSize };
+                var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = (sharedBytes + files.Memfds.BytesWritten) / Environment.SystemPageSize };
                 ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, pages);
                 return result;
             }

@@ -26,13 +26,14 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
     /// What can be refused without touching the process: its limits, descriptor kinds and shared kernel objects.
     /// <paramref name="ids"/> gives a process's ids (and whether its descriptor table is met for the first time).
     /// </summary>
-    /// <param name="inFerryNamespace">The tree lives in a pid (and mount) namespace of ferry-init's.</param>
-    public static CheckedProcess Check(TreeProcess process, TaskIds ids, bool inFerryNamespace)
+    /// <param name="inOwnPidNamespace">The tree lives in a pid and mount namespace of its own (ferry-init's, or one whose init is
+    /// the root), which a restore recreates.</param>
+    public static CheckedProcess Check(TreeProcess process, TaskIds ids, bool inOwnPidNamespace)
     {
         var pid = process.Pid;
         var stat = ProcStatFile.Read(pid);
         var status = ProcStatusFile.Read(pid);
-        DumpLimits.Check(pid, status, inFerryNamespace);
+        DumpLimits.Check(pid, status, inOwnPidNamespace);
         var fds = ProcFds.Read(pid);
         FdDumper.RefuseUnsupported(pid, fds);
         var taskIds = ids.Of(pid, out var newFileTable);

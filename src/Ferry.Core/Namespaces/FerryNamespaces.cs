@@ -43,6 +43,14 @@ public static class FerryNamespaces
         ReadLink($"/proc/{pid}/ns/pid") != ReadLink("/proc/self/ns/pid");
 
     /// <summary>
+    /// Whether <paramref name="pid"/> is PID 1 of a pid namespace of its own that is not Ferry's (e.g. started with
+    /// `unshare --pid --fork --mount-proc`): CRIU's case of a dumped init. The dump takes the whole namespace from it;
+    /// the restore makes a fresh pid namespace (and mount namespace with its own /proc) with the root as its init.
+    /// </summary>
+    public static bool IsInitOfItsOwnNamespace(int pid) =>
+        IsInOtherPidNamespace(pid) && ProcStatusFile.Read(pid).NSpid is [_, .., 1] && !IsFerryInit(pid);
+
+    /// <summary>
     /// The PID (in our namespace) of the ferry-init of <paramref name="pid"/>'s pid namespace; null when the process
     /// lives in our own namespace. A namespace whose init is not Ferry's gives a one-line error.
     /// </summary>

@@ -155,7 +155,7 @@ public static class InitImage
         a.Zero(Reg.Rdi);                                   // mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)
         a.MovImm64(Reg.Rsi, At(RootAt));
         a.Zero(Reg.Rdx);
-        a.MovImm32(Reg.R10, 0x4000 | 0x40000);
+        a.MovImm32(Reg.R10, Mounts.MS_REC | Mounts.MS_PRIVATE);
         a.Zero(Reg.R8);
         Call(Sys.mount);
         a.Test(Reg.Rax, Reg.Rax);
@@ -163,7 +163,7 @@ public static class InitImage
         a.MovImm64(Reg.Rdi, At(ProcAt));                   // mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
         a.MovImm64(Reg.Rsi, At(ProcPathAt));
         a.Mov(Reg.Rdx, Reg.Rdi);
-        a.MovImm32(Reg.R10, 2 | 4 | 8);
+        a.MovImm32(Reg.R10, Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC);
         a.Zero(Reg.R8);
         Call(Sys.mount);
         a.Test(Reg.Rax, Reg.Rax);

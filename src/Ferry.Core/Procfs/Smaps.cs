@@ -21,7 +21,7 @@ public enum VmFlags : ulong
     /// <summary>MADV_MERGEABLE (KSM).</summary>
     mg = 1UL << 27,
     um = 1UL << 28, uw = 1UL << 29, ss = 1UL << 30, sl = 1UL << 31, bt = 1UL << 32, mt = 1UL << 33, ui = 1UL << 34,
-    gu = 1UL << 35, lf = 1UL << 36, sd = 1UL << 37,
+    gu = 1UL << 35, lf = 1UL << 36, sd = 1UL << 37, dp = 1UL << 38,
 }
 
 /// <summary>One VMA of /proc/PID/smaps: its maps line, a few sizes (bytes) and its VmFlags.</summary>
@@ -85,7 +85,7 @@ public static class ProcSmaps
     }
 
     /// <summary>The codes in bit order of <see cref="VmFlags"/>: code i is bit i.</summary>
-    const string Codes = "rdwrexshmrmwmemsgdpflooisrrrdcdeacnrhtsfarwfddbimmhgnhmgumuwssslbtmtuigulfsd";
+    const string Codes = "rdwrexshmrmwmemsgdpflooisrrrdcdeacnrhtsfarwfddbimmhgnhmgumuwssslbtmtuigulfsddp";
 
     public static VmFlags ParseFlags(ReadOnlySpan<byte> line)
     {

@@ -45,12 +45,31 @@ public sealed class DumpSet
     public bool RanInOwnPidNamespace =>
         Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid != 1;
 
+    /// <summary>Whether the root was PID 1 of its own pid namespace: it is restored as the init of a fresh one.</summary>
+    public bool RootIsNamespaceInit =>
+        Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid == 1;
+
     /// <summary>Each shared anonymous memory object of the tree by shmid: its size and contents (offsets in the object).</summary>
     public IReadOnlyDictionary<ulong, SharedMemoryImage> SharedMemory { get; }
 
-    /// <summary>Every PID and TID the restore creates: threads of living processes and zombies.</summary>
+    /// <summary>Every PID and TID the restore creates: threads of living processes, zombies, group helpers.</summary>
     public IEnumerable<int> AllTids =>
-        Tasks.SelectMany(t => t.Process.Threads.Select(tid => (int)tid)).Concat(Zombies.Select(z => z.Pid));
+        Tasks.SelectMany(t => t.Process.Threads.Select(tid => (int)tid)).Concat(Zombies.Select(z => z.Pid)).Concat(GroupHelpers.Select(g => (int)g));
+
+    /// <summary>
+    /// Process groups whose leader was gone at dump time while members lived on (a group lives as long as any
+    /// member). Such a group can only be made by a process with its PID: the restore makes a short-lived helper
+    /// with that PID, as CRIU does. The root's own group is not among them: it stays Ferry's (shell-job style).
+    /// </summary>
+    public IEnumerable<uint> GroupHelpers
+    {
+        get
+        {
+            var entries = Tasks.Select(t => t.Process).Concat(Zombies.Select(z => z.Process)).ToList();
+            var pids = entries.Select(p => p.Pid).ToHashSet();
+            return entries.Select(p => p.Pgid).Where(g => g != 0 && g != Root.Process.Pgid && !pids.Contains(g)).Distinct();
+        }
+    }
 
     /// <summary>Every file object of files.img by id (regular files, pipes, ...; also exe, cwd and root).</summary>
     public IReadOnlyDictionary<uint, file_entry> Files { get; }

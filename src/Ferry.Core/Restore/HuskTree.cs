@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Ferry.Diagnostics;
+using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Tracing;
@@ -156,24 +157,55 @@ public sealed class HuskTree
 
     /// <summary>
     /// Process groups, once every process of every session exists: group leaders first, then the members join
-    /// (setpgid only works towards a group of the caller's own session, which now exists).
+    /// (setpgid only works towards a group of the caller's own session, which now exists). A group whose leader was
+    /// gone at dump time is made by a helper with the leader's PID, cloned by a member's parent: it makes the group,
+    /// the members join, and it exits and is reaped by that parent before anything of the tree runs.
     /// </summary>
     void JoinGroups()
     {
         var all = _processes.Select(p => (p.Images.Process, Task: p.Leader)).Concat(_zombies.Select(z => (z.Images.Process, z.Task))).ToList();
         foreach (var (process, task) in all.Where(p => p.Process.Pgid == p.Process.Pid && p.Process.Sid != p.Process.Pid))
             task.SyscallOrThrow(Sys.setpgid, 0, 0);
+        var helpers = new Dictionary<uint, (TracedTask Helper, TracedTask Parent)>();
+        var needHelpers = _set.GroupHelpers.ToHashSet();
         foreach (var (process, task) in all.Where(p => p.Process.Pgid != p.Process.Pid))
         {
-            if (_entries.ContainsKey(process.Pgid))
+            if (needHelpers.Contains(process.Pgid) && !helpers.ContainsKey(process.Pgid))
+                helpers[process.Pgid] = StartGroupHelper(process);
+            if (_entries.ContainsKey(process.Pgid) || helpers.ContainsKey(process.Pgid))
             {
                 long result = task.Syscall(Sys.setpgid, 0, process.Pgid);
                 if (result < 0)
                     throw new FerryException($"process {process.Pid} cannot join its process group {process.Pgid}: setpgid failed with {Errno.Name((int)-result)}");
             }
-            else if (process.Pid == _set.Root.Process.Pid || process.Pgid != _entries[process.Ppid].Pgid)
+            else if (process.Pid == _set.Root.Process.Pid)
                 _log.Warn($"pid {process.Pid}: its process group {process.Pgid} was not dumped; it joins Ferry's");
         }
+        foreach (var (pgid, (helper, parent)) in helpers)
+            EndGroupHelper(pgid, helper, parent);
+    }
+
+    (TracedTask Helper, TracedTask Parent) StartGroupHelper(pstree_entry member)
+    {
+        var parent = _processes.First(p => p.Images.Process.Pid == member.Ppid).Leader;
+        using var scratch = parent.MapScratch();
+        var helper = Clone(parent, scratch, (int)member.Pgid, 0, Signals.SIGCHLD, thread: false);
+        helper.SyscallOrThrow(Sys.setpgid, 0, 0);
+        _log.Debug($"pid {member.Pgid}: a helper making process group {member.Pgid} for {member.Pid}");
+        return (helper, parent);
+    }
+
+    static void EndGroupHelper(uint pid, TracedTask helper, TracedTask parent)
+    {
+        var regs = helper.GetRegisters();
+        regs.rip = helper.SyscallInstruction;
+        regs.rax = Sys.exit_group;
+        regs.orig_rax = ulong.MaxValue;
+        regs.rdi = 0;
+        helper.SetRegisters(regs);
+        helper.Detach();
+        parent.SyscallOrThrow(Sys.wait4, pid, 0, Wait.__WALL, 0);
+        TakeBackSigchld(parent);
     }
 
     /// <summary>
@@ -186,13 +218,15 @@ public sealed class HuskTree
         foreach (var (zombie, task) in _zombies)
         {
             int signal = zombie.WaitStatus & 0x7f;
+            if (signal != 0)
+                signal = Fatal(signal);
             int code = (zombie.WaitStatus >> 8) & 0xff;
             using (var scratch = task.MapScratch())
             {
                 var name = System.Text.Encoding.UTF8.GetBytes(zombie.Comm);
                 scratch.Write(0, [.. name.AsSpan(0, Math.Min(name.Length, 15)), 0]);
                 task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
-                if (signal != 0)
+                if (signal != 0 && signal != Signals.SIGKILL)
                 {
                     task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_DUMPABLE, 0);
                     scratch.Write(0, new KernelSigAction { handler = Signals.SIG_DFL });
@@ -200,16 +234,17 @@ public sealed class HuskTree
                 }
             }
             task.SetSigMask(0);
+            // An exit runs exit_group with the code; a death by signal waits in pause() for the signal sent once
+            // the husk is no longer traced (SIGKILL would not wait for the detach).
             var regs = task.GetRegisters();
             regs.rip = task.SyscallInstruction;
-            regs.rax = Sys.exit_group;
+            regs.rax = (ulong)(signal == 0 ? Sys.exit_group : Sys.pause);
             regs.orig_rax = ulong.MaxValue;
             regs.rdi = (ulong)code;
             task.SetRegisters(regs);
-            // Queued while the husk is stopped, the signal kills it on its way back to user space after the detach.
-            if (signal != 0 && LibC.tgkill(task.Pid, task.Tid, Fatal(signal)) < 0)
-                throw LinuxException.FromLastError("tgkill", task.Tid);
             task.Detach();
+            if (signal != 0 && LibC.kill(task.Pid, signal) < 0)
+                throw LinuxException.FromLastError("kill", task.Pid);
             Poll(() => Procfs.ProcStatFile.Read(task.Pid).State == 'Z', $"zombie {zombie.Pid} to exit");
             var parent = _processes.First(p => p.Images.Process.Pid == zombie.Process.Ppid).Leader;
             TakeBackSigchld(parent);
@@ -241,12 +276,24 @@ public sealed class HuskTree
         }
     }
 
-    /// <summary>Lets every task run: children before parents, the root last, threads before their leader.</summary>
+    /// <summary>
+    /// Lets every task run: children before parents, the root last, threads before their leader. A process that was
+    /// job-control stopped at dump time gets its stop signal queued first, so it stops again before it runs an
+    /// instruction of its own.
+    /// </summary>
     public void Release()
     {
         foreach (var process in Enumerable.Reverse(_processes))
+        {
+            if (process.Images.Leader.Tc is { TaskState: TaskStates.Stopped } tc)
+            {
+                int signal = tc.HasStopSigno && tc.StopSigno != 0 ? (int)tc.StopSigno : Signals.SIGSTOP;
+                if (LibC.kill(process.Leader.Pid, signal) < 0)
+                    throw LinuxException.FromLastError($"kill({signal}) to stop it again", process.Leader.Pid);
+            }
             foreach (var thread in process.Threads.Reverse())
                 thread.Detach();
+        }
     }
 
     /// <summary>SIGKILLs every process made (deepest first) and reaps what is ours to reap: nothing is left behind.</summary>

@@ -19,8 +19,9 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var set = DumpSet.Load(request.ImagesDir);
         RestoreSupport.Check(set);
-        bool ownNamespace = request.PidNamespace == PidNamespaceMode.New || set.RanInOwnPidNamespace;
-        if (!ownNamespace)
+        bool namespaceInit = set.RootIsNamespaceInit;
+        bool ownNamespace = !namespaceInit && (request.PidNamespace == PidNamespaceMode.New || set.RanInOwnPidNamespace);
+        if (!ownNamespace && !namespaceInit)
             PidCheck.EnsureFree(set);
         log.Info($"images of {set.Tasks.Count} process(es) and {set.Zombies.Count} zombie(s) read from {set.Directory}");
         // Orphans of the tree come to Ferry, as they would have to CRIU; a failed restore reaps its husks that way.
@@ -33,11 +34,13 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var session = ownNamespace ? PidNamespaceSession.Create() : null;
         try
         {
-            var tree = BuildTree(set, tracer, session);
+            var tree = BuildTree(set, tracer, session, namespaceInit);
             int rootPid = tree.Processes[0].Leader.Pid;
             try
             {
                 using (var shared = new SharedObjects(set))
+                using (Resources.Memfd.MemfdInodes.For(set))
+                using (Resources.Files.GhostFiles.For(set))
                 {
                     var fileTables = new HashSet<uint>();
                     foreach (var process in tree.Processes)
@@ -56,7 +59,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             log.Info($"restored pid {set.Root.Pid}{(session is null ? "" : $" (pid {rootPid} here, in a new pid namespace)")} " +
                 $"with {tree.Processes.Sum(p => p.Threads.Count)} task(s) in {ms:F1} ms");
-            return new RestoredTree(tree.Processes.Select(p => (p.Images.Pid, p.Leader.Pid)).ToList(), session);
+            return new RestoredTree(tree.Processes.Select(p => (p.Images.Pid, p.Leader.Pid)).ToList(), session, session is not null || namespaceInit);
         }
         catch
         {
@@ -71,14 +74,46 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     /// </summary>
     const int HuskOptions = Tracer.DefaultOptions | Ptrace.O_EXITKILL;
 
-    HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session)
+    HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit)
     {
-        if (session is null)
+        if (session is not null)
+            return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, log);
+        using var husks = new HuskLauncher();
+        if (namespaceInit)
+            return HuskTree.Build(set, StartInitHusk(husks, tracer), innerPids: true, log);
+        return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, log);
+    }
+
+    /// <summary>
+    /// The root's husk as PID 1 of a fresh pid namespace, in a fresh mount namespace (a private copy of ours) with a
+    /// /proc of the new pid namespace mounted, as the dumped init had (`unshare --pid --fork --mount-proc`).
+    /// </summary>
+    static TracedTask StartInitHusk(HuskLauncher husks, Tracer tracer)
+    {
+        int pid;
+        try
         {
-            using var husks = new HuskLauncher();
-            return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, log);
+            pid = husks.StartWithPid([1], HuskImage.CLONE_PARENT | HuskImage.CLONE_NEWPID | CloneFlags.CLONE_NEWNS);
         }
-        return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, log);
+        catch (HuskLaunchException e)
+        {
+            throw new FerryException($"cannot create the init of a new pid namespace: {e.Message}");
+        }
+        LibC.kill(pid, Signals.SIGCONT);
+        var task = tracer.Seize(pid, HuskOptions);
+        try
+        {
+            using var scratch = task.MapScratch();
+            scratch.Write(0, "/\0proc\0/proc\0"u8);
+            task.SyscallOrThrow(Sys.mount, 0, scratch.At(0), 0, Mounts.MS_REC | Mounts.MS_PRIVATE, 0);
+            task.SyscallOrThrow(Sys.mount, scratch.At(2), scratch.At(7), scratch.At(2), Mounts.MS_NOSUID | Mounts.MS_NODEV | Mounts.MS_NOEXEC, 0);
+            return task;
+        }
+        catch
+        {
+            task.Kill();
+            throw;
+        }
     }
 
     /// <summary>The root's husk made by the namespace's init with the dumped PID inside, seized like <see cref="StartHusk"/>'s.</summary>

@@ -7,7 +7,7 @@ namespace Ferry.Restore;
 /// <summary>Refuses, before anything is created, dumps that need a capability this version does not have yet.</summary>
 public static class RestoreSupport
 {
-    static readonly uint UnsupportedVmas = Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.Memfd | Vma.ShadowStack | Vma.Uprobes;
+    static readonly uint UnsupportedVmas = Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.ShadowStack | Vma.Uprobes;
 
     /// <summary>Throws one line naming every missing capability, each with the first place it is needed.</summary>
     public static void Check(DumpSet set)
@@ -17,19 +17,19 @@ public static class RestoreSupport
 
         foreach (var task in set.Tasks)
         {
-            if (task.Leader.Tc.TaskState != TaskStates.Alive)
-                Need("stopped tasks", $"pid {task.Pid} is in task state {task.Leader.Tc.TaskState}");
+            if (task.Leader.Tc.TaskState is not (TaskStates.Alive or TaskStates.Stopped))
+                Need($"tasks in state {task.Leader.Tc.TaskState}", $"pid {task.Pid}");
             if (task.Leader.ThreadCore?.SeccompMode is seccomp_mode.Filter or seccomp_mode.Strict)
                 Need("seccomp", $"pid {task.Pid} runs under seccomp");
             foreach (var vma in task.Mm.Vmas)
                 if ((vma.Status & UnsupportedVmas) != 0)
-                    Need("SysV IPC and memfd memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
+                    Need("SysV IPC and other special memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
             foreach (var fd in task.Fds)
             {
                 var file = set.Files[fd.Id];
                 if (file.Type is fd_types.Unixsk or fd_types.Inetsk or fd_types.Packetsk or fd_types.Netlinksk)
                     Need("sockets", $"fd {fd.Fd} of pid {task.Pid} is {file.Type}");
-                else if (file.Type is not (fd_types.Reg or fd_types.Pipe))
+                else if (file.Type is not (fd_types.Reg or fd_types.Pipe or fd_types.Fifo or fd_types.Memfd))
                     Need($"{file.Type} files", $"fd {fd.Fd} of pid {task.Pid}");
                 else if (file.Type == fd_types.Reg && set.Remaps.TryGetValue(file.Id, out var remap) && remap.RemapType == remap_type.Procfs)
                     Need("/proc files of dead processes", $"fd {fd.Fd} of pid {task.Pid}");

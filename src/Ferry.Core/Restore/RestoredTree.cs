@@ -6,7 +6,7 @@ namespace Ferry.Restore;
 /// A restored tree, running: its PIDs (as dumped, and as seen from here, which differ in a new pid namespace), and
 /// the way to wait for its root or leave it. Dispose after waiting or detaching.
 /// </summary>
-public sealed class RestoredTree(IReadOnlyList<(int Dumped, int Here)> pids, PidNamespaceSession? session) : IDisposable
+public sealed class RestoredTree(IReadOnlyList<(int Dumped, int Here)> pids, PidNamespaceSession? session, bool inNewPidNamespace) : IDisposable
 {
     /// <summary>Every living process of the tree, the root first.</summary>
     public IReadOnlyList<(int Dumped, int Here)> Pids { get; } = pids;
@@ -14,8 +14,8 @@ public sealed class RestoredTree(IReadOnlyList<(int Dumped, int Here)> pids, Pid
     /// <summary>The root's PID as seen from here.</summary>
     public int RootPid => Pids[0].Here;
 
-    /// <summary>Whether the tree runs in a pid namespace of its own, under Ferry's init.</summary>
-    public bool InNewPidNamespace => session is not null;
+    /// <summary>Whether the tree runs in a new pid namespace of its own (under Ferry's init, or as its init).</summary>
+    public bool InNewPidNamespace => inNewPidNamespace;
 
     /// <summary>Waits for the root to end; returns its exit code, or 128 + the signal that killed it.</summary>
     public int WaitForExit() => session?.WaitForExit() ?? RestoreEngine.WaitForExit(RootPid);

@@ -4,31 +4,23 @@ namespace Ferry.Restore;
 
 /// <summary>
 /// What the processes of one restore share, made once and held by Ferry until every process has its copy: open file
-/// descriptions by file id (one offset for every fd and process that shared it), pipes, ghost files (one inode for
-/// every description and mapping of a deleted file), and shared anonymous memory objects by shmid (every process that
-/// mapped one maps the same pages again).
+/// descriptions by file id (one offset for every fd and process that shared it), pipes and FIFOs (one refill of their
+/// unread data), and shared anonymous memory objects by shmid (every process that mapped one maps the same pages
+/// again). Ghost files and memfd inodes are kept per dump set by their own types (GhostFiles, MemfdInodes).
 /// </summary>
 public sealed class SharedObjects(DumpSet set) : IDisposable
 {
     readonly Dictionary<uint, HeldFd> _files = new();
     readonly Dictionary<ulong, HeldFd> _memory = new();
-    readonly Dictionary<uint, HeldFd> _ghosts = new();
 
     public PipeRestorer Pipes { get; } = new(set);
+    public FifoRestorer Fifos { get; } = new(set);
 
     /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
     public HeldFd File(uint id, Func<HeldFd> open)
     {
         if (!_files.TryGetValue(id, out var held))
             _files[id] = held = open();
-        return held;
-    }
-
-    /// <summary>Ferry's O_PATH descriptor of ghost file <paramref name="remapId"/>, made by <paramref name="create"/> the first time.</summary>
-    public HeldFd Ghost(uint remapId, Func<HeldFd> create)
-    {
-        if (!_ghosts.TryGetValue(remapId, out var held))
-            _ghosts[remapId] = held = create();
         return held;
     }
 
@@ -39,8 +31,9 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
 
     public void Dispose()
     {
-        foreach (var held in _files.Values.Concat(_memory.Values).Concat(_ghosts.Values))
+        foreach (var held in _files.Values.Concat(_memory.Values))
             held.Dispose();
         Pipes.Dispose();
+        Fifos.Dispose();
     }
 }

@@ -88,7 +88,9 @@ public sealed class TaskImages
             if (vma.Start >= vma.End || (vma.Start | vma.End) % (ulong)Environment.SystemPageSize != 0 || vma.Start < previousEnd)
                 throw set.Defect(name, 0, $"page-aligned, sorted, disjoint VMAs, found {vma.Start:x}-{vma.End:x} after {previousEnd:x}");
             previousEnd = vma.End;
-            if (Vma.IsFileBacked(vma))
+            if (Vma.Is(vma, Vma.Memfd) && !(files.TryGetValue((uint)vma.Shmid, out var memfd) && memfd.Memfd is not null))
+                throw set.Defect(name, 0, $"the file of VMA {vma.Start:x}-{vma.End:x} to name a memfd of files.img, found id {vma.Shmid}");
+            else if (Vma.IsFileBacked(vma) && !Vma.Is(vma, Vma.Memfd))
                 CheckFile(set, name, files, (uint)vma.Shmid, $"the file of VMA {vma.Start:x}-{vma.End:x}");
         }
     }

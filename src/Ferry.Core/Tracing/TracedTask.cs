@@ -399,8 +399,9 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// PTRACE_SINGLESTEP and wait for its SIGTRAP. A task seized while job-control stopped may have one more
-    /// PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one); it fires before the step
-    /// executes anything, so the step is simply repeated.
+    /// PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one), or a stop signal sent to it
+    /// again while it was stopped; either comes before the step executes anything, so the step is repeated. A
+    /// stop signal swallowed this way is kept in JobStopSignal, so the task goes back into its stop on Detach.
     /// </summary>
     void Step(string what)
     {
@@ -412,10 +413,16 @@ public sealed unsafe class TracedTask
             IsStopped = status.Stopped;
             LastStop = status;
             if (status.Stopped && status.StopSignal == Signals.SIGTRAP && status.Event == 0) return;
-            if (!status.IsEventStop || attempt > 0)
+            bool stopSignal = status.Stopped && status.Event == 0 && IsStopSignal(status.StopSignal);
+            if (stopSignal)
+                JobStopSignal = status.StopSignal;
+            if (!(status.IsEventStop || stopSignal) || attempt > 3)
                 throw new TracingException($"{what} in {this}: expected a SIGTRAP stop, got {status}");
         }
     }
+
+    static bool IsStopSignal(int signal) =>
+        signal is Signals.SIGSTOP or Signals.SIGTSTP or Signals.SIGTTIN or Signals.SIGTTOU;
 
     TracingException Gone(WaitStatus status, string when)
     {

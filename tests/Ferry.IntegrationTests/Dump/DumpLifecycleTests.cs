@@ -21,6 +21,26 @@ public sealed class DumpLifecycleTests
     }
 
     [RootFact]
+    public void A_stopped_process_sent_another_stop_signal_is_dumped_and_stays_stopped()
+    {
+        using var target = DumpTarget.Start("dump_counter", passWorkDir: true);
+        Ferry.Linux.LibC.kill(target.Pid, 19); // SIGSTOP
+        target.WaitFor(() => target.Status().State == 'T', "the process to stop");
+        Ferry.Linux.LibC.kill(target.Pid, 19); // pending while stopped: delivered at the first step of a remote syscall
+
+        var result = target.Dump("--leave-running");
+
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
+        target.WaitFor(() => target.Status() == ('T', 0), "the process to be stopped again, untraced");
+        var atDump = Counter(target);
+        Thread.Sleep(100);
+        Assert.Equal(atDump, Counter(target));
+        Ferry.Linux.LibC.kill(target.Pid, 18); // SIGCONT
+        target.WaitFor(() => Counter(target) > atDump + 20, "the counter going on once continued");
+        AssertConsecutive(target);
+    }
+
+    [RootFact]
     public void Without_leave_running_the_process_is_killed_after_its_images_are_written()
     {
         using var target = DumpTarget.Start("dump_counter", passWorkDir: true);

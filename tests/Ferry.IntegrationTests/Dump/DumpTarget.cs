@@ -66,6 +66,36 @@ public sealed class DumpTarget : IDisposable
         return ulong.Parse(line.AsSpan(key.Length + 3), NumberStyles.HexNumber);
     }
 
+    /// <summary>The integer the program printed as KEY=VALUE.</summary>
+    public int Value(string key)
+    {
+        var line = Output.Split('\n').FirstOrDefault(l => l.StartsWith(key + "=", StringComparison.Ordinal))
+            ?? throw new KeyNotFoundException($"pid {Pid} printed no {key}= line; output: {Output}");
+        return int.Parse(line.AsSpan(key.Length + 1), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The lines of WORK/ROLE.log, where the test programs count: "N" (or "N OTHER") a line, N from 1.</summary>
+    public List<string> LogLines(string role) =>
+        File.ReadAllLines(Path.Combine(WorkDir, role + ".log")).Where(l => l.Length > 0).ToList();
+
+    /// <summary>The last count in WORK/ROLE.log (0 before the first).</summary>
+    public long LastCount(string role) =>
+        LogLines(role).Select(l => long.Parse(l.Split(' ')[0], CultureInfo.InvariantCulture)).LastOrDefault();
+
+    /// <summary>The last "OWN OTHER" line of WORK/ROLE.log: a process's count and the other's as it saw it.</summary>
+    public (long Own, long Other) LastPair(string role)
+    {
+        var last = LogLines(role)[^1].Split(' ');
+        return (long.Parse(last[0], CultureInfo.InvariantCulture), long.Parse(last[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>WORK/ROLE.log counts 1, 2, 3 ... with no gap or repeat.</summary>
+    public void AssertCountsWithoutGap(string role)
+    {
+        var values = LogLines(role).Select(long.Parse).ToList();
+        Xunit.Assert.Equal(Enumerable.Range(1, values.Count).Select(i => (long)i), values);
+    }
+
     /// <summary>Runs `ferry dump -t PID -D images -o dump.log -v4` plus <paramref name="options"/>.</summary>
     public FerryBinary.Result Dump(params string[] options) =>
         FerryBinary.Run(["dump", "-t", Pid.ToString(CultureInfo.InvariantCulture), "-D", ImagesDir, "-o", "dump.log", "-v4", .. options]);

@@ -23,7 +23,7 @@ public sealed class TreeDumpTests
     public void A_tree_joined_by_pipes_is_dumped_whole_with_shared_descriptions_and_each_pipe_once()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int root = target.Pid, child1 = target.Value("child1"), child2 = target.Value("child2");
 
         var result = target.Dump("--leave-running");
 
@@ -83,9 +83,9 @@ public sealed class TreeDumpTests
         foreach (var (pid, role) in pids.Zip(Roles))
         {
             Assert.Equal(0, TracerOf(pid));
-            var atDump = LastCount(target, role);
-            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the dump");
-            AssertConsecutive(target, role);
+            var atDump = target.LastCount(role);
+            target.WaitFor(() => target.LastCount(role) > atDump + 10, $"{role}'s counter going on after the dump");
+            target.AssertCountsWithoutGap(role);
         }
     }
 
@@ -93,7 +93,7 @@ public sealed class TreeDumpTests
     public void Without_leave_running_every_process_of_the_tree_is_killed_after_the_images_are_written()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int child1 = target.Value("child1"), child2 = target.Value("child2");
 
         var result = target.Dump();
 
@@ -110,22 +110,22 @@ public sealed class TreeDumpTests
     public void Leave_stopped_leaves_every_process_of_the_tree_stopped_until_SIGCONT()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int[] pids = [target.Pid, Value(target, "child1"), Value(target, "child2")];
+        int[] pids = [target.Pid, target.Value("child1"), target.Value("child2")];
 
         var result = target.Dump("--leave-stopped");
 
         Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}\n{target.DumpLog}");
         foreach (var pid in pids) target.WaitFor(() => StateOf(pid) == 'T', $"process {pid} to be stopped");
-        var stoppedAt = Roles.Select(r => LastCount(target, r)).ToList();
+        var stoppedAt = Roles.Select(r => target.LastCount(r)).ToList();
         Thread.Sleep(100);
-        Assert.Equal(stoppedAt, Roles.Select(r => LastCount(target, r)));
+        Assert.Equal(stoppedAt, Roles.Select(r => target.LastCount(r)));
         Assert.All(pids, pid => Assert.Equal(0, TracerOf(pid)));
 
         foreach (var pid in pids) LibC.kill(pid, 18); // SIGCONT
         foreach (var (role, count) in Roles.Zip(stoppedAt))
         {
-            target.WaitFor(() => LastCount(target, role) > count + 10, $"{role}'s counter going on after SIGCONT");
-            AssertConsecutive(target, role);
+            target.WaitFor(() => target.LastCount(role) > count + 10, $"{role}'s counter going on after SIGCONT");
+            target.AssertCountsWithoutGap(role);
         }
     }
 
@@ -133,7 +133,7 @@ public sealed class TreeDumpTests
     public void A_job_control_stopped_child_is_written_as_TASK_STOPPED_and_stays_stopped_with_leave_running()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int root = target.Pid, child1 = target.Value("child1"), child2 = target.Value("child2");
         LibC.kill(child1, 19); // SIGSTOP
         target.WaitFor(() => StateOf(child1) == 'T', "child1 to stop");
 
@@ -148,17 +148,17 @@ public sealed class TreeDumpTests
             Assert.Equal((1u, false), (other.TaskState, other.HasStopSigno)); // TASK_ALIVE
         }
         Assert.Equal('T', StateOf(child1));
-        var stoppedAt = LastCount(target, "child1");
+        var stoppedAt = target.LastCount("child1");
         LibC.kill(child1, 18); // SIGCONT
-        target.WaitFor(() => LastCount(target, "child1") > stoppedAt + 10, "child1 counting on after SIGCONT");
-        AssertConsecutive(target, "child1");
+        target.WaitFor(() => target.LastCount("child1") > stoppedAt + 10, "child1 counting on after SIGCONT");
+        target.AssertCountsWithoutGap("child1");
     }
 
     [RootFact]
     public void A_refused_descriptor_in_a_grandchild_leaves_every_process_of_the_tree_running_untouched()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true, "socket");
-        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int root = target.Pid, child1 = target.Value("child1"), child2 = target.Value("child2");
 
         var result = target.Dump();
 
@@ -170,9 +170,9 @@ public sealed class TreeDumpTests
         foreach (var (pid, role) in new[] { root, child1, child2 }.Zip(Roles))
         {
             Assert.Equal(0, TracerOf(pid));
-            var atDump = LastCount(target, role);
-            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the refused dump");
-            AssertConsecutive(target, role);
+            var atDump = target.LastCount(role);
+            target.WaitFor(() => target.LastCount(role) > atDump + 10, $"{role}'s counter going on after the refused dump");
+            target.AssertCountsWithoutGap(role);
         }
     }
 
@@ -180,7 +180,7 @@ public sealed class TreeDumpTests
     public void A_child_traced_by_another_process_stops_the_dump_instead_of_going_missing_from_the_images()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int root = target.Pid, child1 = target.Value("child1"), child2 = target.Value("child2");
         FerryBinary.Result result;
         using (var other = new Ferry.Tracing.Tracer())
         {
@@ -195,8 +195,8 @@ public sealed class TreeDumpTests
         foreach (var (pid, role) in new[] { root, child1, child2 }.Zip(Roles))
         {
             Assert.Equal(0, TracerOf(pid));
-            var atDump = LastCount(target, role);
-            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the refused dump");
+            var atDump = target.LastCount(role);
+            target.WaitFor(() => target.LastCount(role) > atDump + 10, $"{role}'s counter going on after the refused dump");
         }
     }
 
@@ -241,9 +241,9 @@ public sealed class TreeDumpTests
         for (var n = 1; n <= 8; n++)
         {
             var role = $"thread-{n}";
-            var atDump = LastCount(target, role);
-            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the dump");
-            AssertConsecutive(target, role);
+            var atDump = target.LastCount(role);
+            target.WaitFor(() => target.LastCount(role) > atDump + 10, $"{role}'s counter going on after the dump");
+            target.AssertCountsWithoutGap(role);
         }
     }
 
@@ -251,7 +251,7 @@ public sealed class TreeDumpTests
     public void Threads_blocked_in_a_mutex_and_a_condition_wait_are_saved_restartable_and_go_on_after_the_dump()
     {
         using var target = DumpTarget.Start("threads_blocked", passWorkDir: true);
-        int locker = Value(target, "locker"), waiter = Value(target, "waiter");
+        int locker = target.Value("locker"), waiter = target.Value("waiter");
 
         var result = target.Dump("--leave-running");
 
@@ -273,7 +273,7 @@ public sealed class TreeDumpTests
     public void Zombie_children_are_written_as_CRIU_writes_them_and_stay_reapable_with_their_status()
     {
         using var target = DumpTarget.Start("tree_zombie", passWorkDir: true);
-        int root = target.Pid, exited = Value(target, "exited"), killed = Value(target, "killed");
+        int root = target.Pid, exited = target.Value("exited"), killed = target.Value("killed");
 
         var result = target.Dump("--leave-running");
 
@@ -306,7 +306,7 @@ public sealed class TreeDumpTests
     public void Shared_anonymous_memory_of_two_processes_is_one_object_in_one_image()
     {
         using var target = DumpTarget.Start("tree_shmem", passWorkDir: true);
-        int root = target.Pid, child = Value(target, "child");
+        int root = target.Pid, child = target.Value("child");
         var address = target.Address("address");
         var inode = ulong.Parse(File.ReadAllLines($"/proc/{root}/maps")
             .First(l => l.StartsWith($"{address:x}-", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[4], CultureInfo.InvariantCulture);
@@ -330,8 +330,8 @@ public sealed class TreeDumpTests
         // Both go on, each seeing the other's counter move.
         foreach (var role in new[] { "parent", "child" })
         {
-            var seen = LastPair(target, role).Other;
-            target.WaitFor(() => LastPair(target, role).Other > seen + 10, $"{role} seeing the other's counter after the dump");
+            var seen = target.LastPair(role).Other;
+            target.WaitFor(() => target.LastPair(role).Other > seen + 10, $"{role} seeing the other's counter after the dump");
         }
     }
 
@@ -380,7 +380,7 @@ public sealed class TreeDumpTests
     public void Each_process_and_thread_keeps_its_own_credentials()
     {
         using var target = DumpTarget.Start("tree_creds", passWorkDir: true);
-        int root = target.Pid, child = Value(target, "child"), thread = Value(target, "thread");
+        int root = target.Pid, child = target.Value("child"), thread = target.Value("thread");
 
         var result = target.Dump("--leave-running");
 
@@ -398,9 +398,9 @@ public sealed class TreeDumpTests
 
         foreach (var role in new[] { "parent", "thread", "child" })
         {
-            var atDump = LastCount(target, role);
-            target.WaitFor(() => LastCount(target, role) > atDump + 10, $"{role}'s counter going on after the dump");
-            AssertConsecutive(target, role);
+            var atDump = target.LastCount(role);
+            target.WaitFor(() => target.LastCount(role) > atDump + 10, $"{role}'s counter going on after the dump");
+            target.AssertCountsWithoutGap(role);
         }
     }
 
@@ -416,12 +416,6 @@ public sealed class TreeDumpTests
             .Where(t => t.StartsWith("pipe:[", StringComparison.Ordinal)).Select(t => uint.Parse(t[6..^1], CultureInfo.InvariantCulture)).ToHashSet();
         return fds.Values.Where(f => f.Type == fd_types.Pipe).Select(f => files[f.Id].Pipe)
             .Single(p => (p.Flags & 3) == access && !hostPipes.Contains(p.PipeId)).PipeId;
-    }
-
-    static int Value(DumpTarget target, string key)
-    {
-        var line = target.Output.Split('\n').First(l => l.StartsWith(key + "=", StringComparison.Ordinal));
-        return int.Parse(line.AsSpan(key.Length + 1), CultureInfo.InvariantCulture);
     }
 
     static int TracerOf(int pid) => int.Parse(File.ReadAllLines($"/proc/{pid}/status")
@@ -446,20 +440,4 @@ public sealed class TreeDumpTests
         }
     }
 
-    static List<string> Lines(DumpTarget target, string role) =>
-        File.ReadAllLines(Path.Combine(target.WorkDir, role + ".log")).Where(l => l.Length > 0).ToList();
-
-    static long LastCount(DumpTarget target, string role) => Lines(target, role).Select(long.Parse).LastOrDefault();
-
-    static (long Own, long Other) LastPair(DumpTarget target, string role)
-    {
-        var last = Lines(target, role)[^1].Split(' ');
-        return (long.Parse(last[0], CultureInfo.InvariantCulture), long.Parse(last[1], CultureInfo.InvariantCulture));
-    }
-
-    static void AssertConsecutive(DumpTarget target, string role)
-    {
-        var values = Lines(target, role).Select(long.Parse).ToList();
-        Assert.Equal(Enumerable.Range(1, values.Count).Select(i => (long)i), values);
-    }
 }

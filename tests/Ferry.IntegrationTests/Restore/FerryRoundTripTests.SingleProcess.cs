@@ -1,3 +1,4 @@
+using Ferry.IntegrationTests.Support;
 using Ferry.IntegrationTests.Targets;
 using Xunit;
 
@@ -24,5 +25,194 @@ public partial class FerryRoundTripTests
         Assert.Equal("0", round.Target.Result("late_fired"));
         int lateLeft = int.Parse(round.Target.Result("late_left_s")!);
         Assert.InRange(lateLeft, 550, 599);
+    }
+
+    [FerryDumpFact]
+    public void Fifos_are_reopened_by_path_with_their_unread_data()
+    {
+        using var round = RoundTrip.Of("fifo_holder");
+        string fifo = round.Target.Ready["fifo"];
+        // Still the FIFO at that path: what is written there now comes after the unread bytes.
+        using (var writer = new FileStream(File.OpenHandle(fifo, FileMode.Open, FileAccess.Write), FileAccess.Write))
+            writer.Write("+after"u8);
+        round.Target.Signal(TargetProcess.SIGUSR1);
+        Assert.Equal("ferry-fifo-data-0123456789+after", round.Target.WaitForResult("data"));
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("8800", round.Target.Result("read_flags"));
+        Assert.Equal("8001", round.Target.Result("write_flags"));
+        Assert.Equal("1", round.Target.Result("wfifo_ok"));
+    }
+
+    [FerryDumpFact]
+    public void An_unnamed_O_TMPFILE_file_comes_back_with_its_contents()
+    {
+        using var round = RoundTrip.Of("tmpfile_holder");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("tmpfile-data", round.Target.Result("data"));
+    }
+
+    [FerryDumpFact]
+    public void A_read_only_shared_mapping_of_a_file_opened_read_write_can_still_be_made_writable()
+    {
+        using var round = RoundTrip.Of("readonly_mapping");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("mprotect_ok"));
+    }
+
+    [FerryDumpFact]
+    public void A_deleted_file_keeps_its_set_id_mode_and_mtime()
+    {
+        using var round = RoundTrip.Of("deleted_attrs");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("6604", round.Target.Result("mode"));
+        Assert.Equal("1234567890", round.Target.Result("mtime"));
+    }
+
+    [FerryDumpFact]
+    public void A_deleted_fifo_comes_back_as_one_fifo_with_its_data_and_no_name()
+    {
+        using var round = RoundTrip.Of("deleted_fifo");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("deleted-fifo-data+after", round.Target.Result("data"));
+        Assert.Equal("1", round.Target.Result("gone"));
+        Assert.Empty(Directory.GetFiles(round.Target.Directory, "*.ghost"));
+    }
+
+    [FerryDumpFact]
+    public void Memfd_keeps_contents_offset_and_seals_and_its_shared_mapping_stays_shared_with_the_fd()
+    {
+        using var round = RoundTrip.Of("memfd_holder");
+        Assert.True(File.Exists(Path.Combine(round.ImagesDir, "memfd.img")), "the dump wrote no memfd.img");
+        // zdtm checks (pages_written + shpages_written) * 4096 against the size of all pages files.
+        var stats = Ferry.Images.ImageReader.ReadFile(Path.Combine(round.ImagesDir, "stats-dump")).Entries[0].As<Ferry.Images.Protos.stats_entry>().Dump;
+        long pagesBytes = Directory.GetFiles(round.ImagesDir, "pages-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.Equal(pagesBytes, (long)(stats.PagesWritten + stats.ShpagesWritten) * 4096);
+        Assert.Contains("/memfd:ferry-memfd (deleted)", File.ReadAllText($"/proc/{round.Pid}/maps"));
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("/memfd:ferry-memfd_(deleted)", round.Target.Result("name"));
+        Assert.Equal("12388", round.Target.Result("size"));
+        Assert.Equal("5000", round.Target.Result("pos"));
+        Assert.Equal("2", round.Target.Result("seals")); // F_SEAL_SHRINK
+        Assert.Equal("1", round.Target.Result("content_ok"));
+        Assert.Equal("1", round.Target.Result("shared"));
+        Assert.Equal("1", round.Target.Result("exec_ok"));
+    }
+
+    [FerryDumpFact]
+    public void Each_description_of_a_pipe_end_keeps_its_own_flags_and_pipes_keep_their_buffer_size()
+    {
+        using var round = RoundTrip.Of("pipe_descriptions");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal(["0", "1", "1", "1", "0"], new[] { "r", "r2", "w", "wdup", "w2" }.Select(k => round.Target.Result(k)));
+        Assert.Equal("1048576", round.Target.Result("empty_size"));
+        Assert.Equal("262144", round.Target.Result("data_size"));
+        Assert.Equal("1", round.Target.Result("data_ok"));
+    }
+
+    [FerryDumpFact]
+    public void A_deleted_sparse_file_comes_back_with_its_holes()
+    {
+        using var round = RoundTrip.Of("ghost_holes");
+        long imageBytes = Directory.EnumerateFiles(round.ImagesDir, "ghost-file-*.img").Sum(f => new FileInfo(f).Length);
+        Assert.InRange(imageBytes, 1, 1 << 20); // the data blocks, not a gigabyte of zeros
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1073741824", round.Target.Result("size"));
+        Assert.Equal("1", round.Target.Result("data_ok"));
+        Assert.Equal(["4096", "8192", "12288", "16384"],
+            new[] { "head_data", "mid_hole", "next_data", "tail_hole" }.Select(k => round.Target.Result(k)));
+        Assert.InRange(long.Parse(round.Target.Result("allocated")!), 8192, 64 << 10);
+    }
+
+    [FerryDumpFact]
+    public void Locked_memory_comes_back_locked_with_its_contents_and_droppable_memory_droppable()
+    {
+        using var round = RoundTrip.Of("locked_memory");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("pattern"));
+        Assert.True(long.Parse(round.Target.Result("locked_kb")!) >= 64, $"VmLck {round.Target.Result("locked_kb")} kB");
+        Assert.Equal("1", round.Target.Result("droppable"));
+    }
+
+    [FerryDumpFact]
+    public void Mappings_of_a_deleted_file_come_back_from_its_ghost()
+    {
+        using var round = RoundTrip.Of("deleted_mapping");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("shared_ok"));
+        Assert.Equal("1", round.Target.Result("private_ok"));
+        Assert.Equal("1", round.Target.Result("one_file"));
+        Assert.False(File.Exists(round.Target.OutPath + ".mapped"), "the ghost was left on disk");
+    }
+
+    /// <summary>CRIU 4.2 writes shared anonymous memory as memfd inodes mapped by VMA_AREA_MEMFD areas.</summary>
+    [CriuBinaryFact]
+    public void Shared_anonymous_memory_dumped_by_criu_as_memfd_comes_back_shared_with_its_contents()
+    {
+        CriuVector.BecomeSubreaper();
+        using var target = TargetProcess.Start("shared_anon");
+        var images = Path.Combine(target.Directory, "criu-images");
+        Directory.CreateDirectory(images);
+        var dump = RunCriu("dump", "-t", $"{target.Pid}", "-D", images, "--shell-job", "-v4", "-o", "dump.log");
+        Assert.True(dump.ExitCode == 0, $"criu dump failed: {dump.StdErr}");
+        Assert.True(File.Exists(Path.Combine(images, "memfd.img")), "CRIU wrote no memfd.img: it did not use VMA_AREA_MEMFD");
+        target.WaitForExit();
+        CriuVector.WaitUntilGone(target.Pid);
+        try
+        {
+            var restore = FerryBinary.Run("restore", "-D", images, "-d", "-v4", "-o", "restore.log");
+            Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}");
+            Assert.Contains("/memfd:/dev/zero (deleted)", File.ReadAllText($"/proc/{target.Pid}/maps"));
+            Ferry.Linux.LibC.kill(target.Pid, TargetProcess.SIGTERM);
+            Assert.Equal(0, WaitForRestored(target.Pid));
+            Assert.Equal("1", target.Result("pattern"));
+            Assert.Equal("1", target.Result("shared"));
+        }
+        finally
+        {
+            if (CriuVector.IsAlive(target.Pid))
+                Ferry.Linux.LibC.kill(target.Pid, TargetProcess.SIGKILL);
+            CriuVector.WaitUntilGone(target.Pid);
+        }
+    }
+
+    static FerryBinary.Result RunCriu(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(CriuBinaryFactAttribute.Path!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "criu did not finish in a minute");
+        return new FerryBinary.Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Waits for a restored process, which came back to this (subreaper) test process; its exit code.</summary>
+    static unsafe int WaitForRestored(int pid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            int status;
+            if (Ferry.Linux.LibC.waitpid(pid, &status, 1 /* WNOHANG */ | 0x40000000 /* __WALL */) == pid)
+                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+            Assert.True(DateTime.UtcNow < deadline, $"restored pid {pid} did not exit within 20 s");
+            Thread.Sleep(5);
+        }
+    }
+}
+
+/// <summary>
+/// A root fact that needs a real CRIU binary to make images: $CRIU_BIN, or the local CRIU 4.2 build of the zdtm
+/// harness; skipped with the reason when there is none.
+/// </summary>
+public sealed class CriuBinaryFactAttribute : FactAttribute
+{
+    public static string? Path { get; } = new[] { Environment.GetEnvironmentVariable("CRIU_BIN"), "/work/scratch/zdtm/criu/criu/criu" }
+        .FirstOrDefault(p => !string.IsNullOrEmpty(p) && File.Exists(p));
+
+    public CriuBinaryFactAttribute()
+    {
+        if (Ferry.Linux.LibC.geteuid() != 0) Skip = RootFactAttribute.Reason;
+        else if (Path is null) Skip = "no CRIU binary to make images with (set CRIU_BIN)";
     }
 }

@@ -87,6 +87,38 @@ public class PidNamespaceRestoreTests
         }
     }
 
+    [RootFerryBinaryFact]
+    public void A_tree_whose_root_is_the_init_of_its_pid_namespace_comes_back_as_the_init_of_a_new_one()
+    {
+        CriuVector.BecomeSubreaper();
+        using var target = Dump.DumpTarget.StartProgram("/usr/bin/unshare", "--pid", "--fork", "--mount-proc", TestTargets.Path("threads_counters"), ".");
+        int init = int.Parse(File.ReadAllText($"/proc/{target.Pid}/task/{target.Pid}/children").Trim());
+        var innerTids = InnerTids(init);
+        Assert.Equal(1, innerTids[0]);
+
+        var dump = FerryBinary.Run("dump", "-t", $"{init}", "-D", target.ImagesDir, "-v4", "-o", "dump.log");
+        Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}\n{target.DumpLog}");
+        target.Process.WaitForExit(TimeSpan.FromSeconds(10));
+        CriuVector.WaitUntilGone(init);
+        var restore = FerryBinary.Run("restore", "-D", target.ImagesDir, "-d");
+        Assert.True(restore.ExitCode == 0, restore.StdErr);
+        int here = int.Parse(Assert.Single(restore.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(' ')[^2]);
+        try
+        {
+            Assert.EndsWith("\t1", NsPid(here));
+            Assert.Equal(innerTids, InnerTids(here));
+            // Its /proc is the new namespace's: the init sees itself as 1 there.
+            Assert.Equal("1", File.ReadAllText($"/proc/{here}/root/proc/1/stat").Split(' ')[0]);
+            var before = Switches(here);
+            Poll.Until(() => Switches(here) > before + 20, "the restored init's threads to run on");
+        }
+        finally
+        {
+            Ferry.Linux.LibC.kill(here, 9);
+            CriuVector.WaitUntilGone(here);
+        }
+    }
+
     /// <summary>The TIDs of a process as its own pid namespace sees them, sorted.</summary>
     static List<int> InnerTids(int pid) => Directory.GetDirectories($"/proc/{pid}/task")
         .Select(d => int.Parse(File.ReadLines(Path.Combine(d, "status")).First(l => l.StartsWith("NSpid:")).Split('\t')[^1]))

@@ -10,7 +10,7 @@ public sealed partial class TreeRoundTripTests
     public void Flock_POSIX_and_OFD_locks_are_held_again_by_the_same_processes_on_the_same_descriptors()
     {
         using var target = DumpTarget.Start("file_locks", passWorkDir: true);
-        int parent = target.Pid, child = Value(target, "child");
+        int parent = target.Pid, child = target.Value("child");
         var before = Locks(parent, child);
         // flock (seen through the parent's and the child's descriptor of its description), 2 POSIX, OFD, the child's POSIX.
         Assert.Equal(6, before.Count);
@@ -29,7 +29,7 @@ public sealed partial class TreeRoundTripTests
     public void Without_file_locks_a_held_lock_stops_the_dump_and_the_tree_runs_on()
     {
         using var target = DumpTarget.Start("file_locks", passWorkDir: true);
-        int parent = target.Pid, child = Value(target, "child");
+        int parent = target.Pid, child = target.Value("child");
         var dump = target.Dump();
         try
         {

@@ -10,7 +10,7 @@ public sealed partial class TreeRoundTripTests
     public void A_pipe_owned_for_signal_driven_io_signals_its_owner_again()
     {
         using var target = DumpTarget.Start("fown_pipe", passWorkDir: true);
-        int writeEnd = Value(target, "write");
+        int writeEnd = target.Value("write");
         RoundTrip(target, []);
         try
         {

@@ -13,7 +13,7 @@ public sealed partial class TreeRoundTripTests
     public void Each_thread_keeps_its_own_scheduling_policy_priority_and_nice()
     {
         using var target = DumpTarget.Start("sched_threads", passWorkDir: false);
-        int main = target.Pid, rr = Value(target, "rr"), batch = Value(target, "batch");
+        int main = target.Pid, rr = target.Value("rr"), batch = target.Value("batch");
         var before = new[] { main, rr, batch }.Select(Scheduling).ToList();
         Assert.Equal((0, 0, 7), before[0]);
         Assert.Equal((SCHED_RR | SCHED_RESET_ON_FORK, 3, -5), before[1]);

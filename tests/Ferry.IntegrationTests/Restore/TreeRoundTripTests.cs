@@ -28,8 +28,8 @@ public sealed partial class TreeRoundTripTests
             for (int n = 1; n <= 8; n++)
             {
                 string role = $"thread-{n}";
-                Poll.Until(() => LastCount(target, role) > atDump[role] + 10, $"{role} counting on after the restore");
-                AssertConsecutive(target, role);
+                Poll.Until(() => target.LastCount(role) > atDump[role] + 10, $"{role} counting on after the restore");
+                target.AssertCountsWithoutGap(role);
             }
         }
         finally
@@ -60,7 +60,7 @@ public sealed partial class TreeRoundTripTests
     public void A_tree_joined_by_pipes_comes_back_with_its_parentage_shared_offset_and_pipe_data()
     {
         using var target = DumpTarget.Start("tree_pipes", passWorkDir: true);
-        int root = target.Pid, child1 = Value(target, "child1"), child2 = Value(target, "child2");
+        int root = target.Pid, child1 = target.Value("child1"), child2 = target.Value("child2");
         var atDump = RoundTrip(target, ["parent", "child1", "child2"]);
         try
         {
@@ -69,8 +69,8 @@ public sealed partial class TreeRoundTripTests
             Assert.Equal((child1, root, root), Parentage(child2));
             foreach (var (pid, role) in new[] { (root, "parent"), (child1, "child1"), (child2, "child2") })
             {
-                Poll.Until(() => LastCount(target, role) > atDump[role] + 10, $"{role} counting on after the restore");
-                AssertConsecutive(target, role);
+                Poll.Until(() => target.LastCount(role) > atDump[role] + 10, $"{role} counting on after the restore");
+                target.AssertCountsWithoutGap(role);
             }
             // The log all three inherited is still one open file description: one offset.
             Assert.Equal(0, LibC.syscall(Sys.kcmp, root, child1, KCMP_FILE, 3, 3, 0));
@@ -88,11 +88,86 @@ public sealed partial class TreeRoundTripTests
     }
 
     [RootFact]
+    public void An_O_TMPFILE_file_and_a_locked_area_come_back_with_their_contents()
+    {
+        using var target = DumpTarget.Start("tmpfile_locked", passWorkDir: true);
+        int fd = target.Value("fd");
+        ulong locked = target.Address("locked");
+        RoundTrip(target, []);
+        try
+        {
+            Assert.Equal("tmpfile contents\n", File.ReadAllText($"/proc/{target.Pid}/fd/{fd}"));
+            var bytes = new byte[16 * 4096];
+            using (var memory = new Ferry.Tracing.RemoteMemory(target.Pid))
+                memory.Read(locked, bytes);
+            Assert.All(Enumerable.Range(0, bytes.Length), i => Assert.Equal((byte)((i * 13 + 5) & 0xff), bytes[i]));
+            Assert.Contains("VmLck:", File.ReadAllText($"/proc/{target.Pid}/status"));
+            Assert.DoesNotContain("VmLck:\t       0 kB", File.ReadAllText($"/proc/{target.Pid}/status"));
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
+    }
+
+    [RootFact]
+    public void A_job_control_stopped_process_is_stopped_again_and_counts_on_when_continued()
+    {
+        using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
+        int parent = target.Pid, child = target.Value("child");
+        LibC.kill(parent, 19); // SIGSTOP to each
+        LibC.kill(child, 19);
+        Poll.Until(() => State(parent) == 'T' && State(child) == 'T', "both to stop");
+        var atDump = RoundTrip(target, ["parent", "child"]);
+        try
+        {
+            // Released with the stop signal pending, each passes through R on its way into the stop.
+            Poll.Until(() => State(parent) == 'T' && State(child) == 'T', "both to be stopped again");
+            Thread.Sleep(100);
+            Assert.Equal(atDump["parent"], target.LastCount("parent"));
+            Assert.Equal(atDump["child"], target.LastCount("child"));
+            LibC.kill(parent, 18); // SIGCONT
+            LibC.kill(child, 18);
+            foreach (var role in atDump.Keys)
+            {
+                Poll.Until(() => target.LastCount(role) > atDump[role] + 10, $"{role} counting on once continued");
+                target.AssertCountsWithoutGap(role);
+            }
+        }
+        finally
+        {
+            Kill(parent, child);
+        }
+    }
+
+    [RootFact]
+    public void A_process_group_whose_leader_is_gone_is_made_again_by_a_helper_that_leaves_no_trace()
+    {
+        using var target = DumpTarget.Start("tree_orphan_group", passWorkDir: true);
+        int parent = target.Pid, group = target.Value("group"), member = target.Value("member");
+        Poll.Until(() => Parentage(member).Ppid == parent, "the member to be adopted by the parent");
+        Assert.Equal(group, Parentage(member).Pgid);
+        var atDump = RoundTrip(target, ["member"]);
+        try
+        {
+            Assert.Equal((parent, group, parent), Parentage(member));
+            Assert.False(CriuVector.Exists(group), $"the helper {group} is still there");
+            Assert.Equal([member], Children(parent));
+            Poll.Until(() => target.LastCount("member") > atDump["member"] + 10, "the member counting on after the restore");
+            target.AssertCountsWithoutGap("member");
+        }
+        finally
+        {
+            Kill(parent, member);
+        }
+    }
+
+    [RootFact]
     public void Processes_sharing_one_descriptor_table_share_it_again()
     {
         const int KCMP_FILES = 2;
         using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
-        int parent = target.Pid, child = Value(target, "child");
+        int parent = target.Pid, child = target.Value("child");
         Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FILES, 0, 0, 0));
         var atDump = RoundTrip(target, ["parent", "child"]);
         try
@@ -100,8 +175,8 @@ public sealed partial class TreeRoundTripTests
             Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FILES, 0, 0, 0));
             foreach (var role in atDump.Keys)
             {
-                Poll.Until(() => LastCount(target, role) > atDump[role] + 10, $"{role} counting on after the restore");
-                AssertConsecutive(target, role);
+                Poll.Until(() => target.LastCount(role) > atDump[role] + 10, $"{role} counting on after the restore");
+                target.AssertCountsWithoutGap(role);
             }
         }
         finally
@@ -114,15 +189,15 @@ public sealed partial class TreeRoundTripTests
     public void Two_processes_sharing_anonymous_memory_still_see_each_others_writes()
     {
         using var target = DumpTarget.Start("tree_shmem", passWorkDir: true);
-        int parent = target.Pid, child = Value(target, "child");
+        int parent = target.Pid, child = target.Value("child");
         RoundTrip(target, null);
         try
         {
-            var (parentOwn, _) = LastPair(target, "parent");
-            var (childOwn, _) = LastPair(target, "child");
+            var (parentOwn, _) = target.LastPair("parent");
+            var (childOwn, _) = target.LastPair("child");
             // Each sees the other's counter move past where the other was after the restore: the page is shared.
-            Poll.Until(() => LastPair(target, "parent").Other > childOwn + 10, "the parent to see the child's counter move");
-            Poll.Until(() => LastPair(target, "child").Other > parentOwn + 10, "the child to see the parent's counter move");
+            Poll.Until(() => target.LastPair("parent").Other > childOwn + 10, "the parent to see the child's counter move");
+            Poll.Until(() => target.LastPair("child").Other > parentOwn + 10, "the child to see the parent's counter move");
         }
         finally
         {
@@ -130,11 +205,13 @@ public sealed partial class TreeRoundTripTests
         }
     }
 
-    [RootFact]
-    public void Zombie_children_are_zombies_again_and_are_reaped_with_their_dumped_status()
+    [RootTheory]
+    [InlineData(12)] // SIGUSR2
+    [InlineData(9)]  // SIGKILL, which a task cannot reset the action of
+    public void Zombie_children_are_zombies_again_and_are_reaped_with_their_dumped_status(int signal)
     {
-        using var target = DumpTarget.Start("tree_zombie", passWorkDir: true);
-        int parent = target.Pid, exited = Value(target, "exited"), killed = Value(target, "killed");
+        using var target = DumpTarget.Start("tree_zombie", passWorkDir: true, $"{signal}");
+        int parent = target.Pid, exited = target.Value("exited"), killed = target.Value("killed");
         RoundTrip(target, ["parent"]);
         try
         {
@@ -142,7 +219,7 @@ public sealed partial class TreeRoundTripTests
             Assert.Equal('Z', State(killed));
             Assert.Equal(parent, Parentage(exited).Ppid);
             LibC.kill(parent, SIGUSR1);
-            Assert.Equal("exited=exit:7 killed=signal:12", WaitForFile(target, "reaped.txt", 1).Trim());
+            Assert.Equal($"exited=exit:7 killed=signal:{signal}", WaitForFile(target, "reaped.txt", 1).Trim());
         }
         finally
         {
@@ -211,7 +288,7 @@ public sealed partial class TreeRoundTripTests
         foreach (var pid in pids)
             CriuVector.WaitUntilGone(pid);
         var atDump = (roles ?? Directory.GetFiles(target.WorkDir, "*.log").Select(f => Path.GetFileNameWithoutExtension(f)!))
-            .ToDictionary(r => r, r => LastCount(target, r));
+            .ToDictionary(r => r, r => target.LastCount(r));
 
         var restore = FerryBinary.Run("restore", "-D", target.ImagesDir, "-d", "-v4", "-o", "restore.log");
         Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}\n{Tail(target.Image("restore.log"))}");
@@ -261,35 +338,11 @@ public sealed partial class TreeRoundTripTests
         return text[(text.LastIndexOf(')') + 2)..].Split(' ');
     }
 
-    static int Value(DumpTarget target, string key)
-    {
-        var line = target.Output.Split('\n').First(l => l.StartsWith(key + "=", StringComparison.Ordinal));
-        return int.Parse(line.AsSpan(key.Length + 1), CultureInfo.InvariantCulture);
-    }
-
     static string WaitForFile(DumpTarget target, string name, int length)
     {
         var path = Path.Combine(target.WorkDir, name);
         Poll.Until(() => File.Exists(path) && new FileInfo(path).Length >= length, $"{name} to be written");
         return File.ReadAllText(path);
-    }
-
-    static List<string> Lines(DumpTarget target, string role) =>
-        File.ReadAllLines(Path.Combine(target.WorkDir, role + ".log")).Where(l => l.Length > 0).ToList();
-
-    static long LastCount(DumpTarget target, string role) =>
-        Lines(target, role).Select(l => long.Parse(l.Split(' ')[0], CultureInfo.InvariantCulture)).LastOrDefault();
-
-    static (long Own, long Other) LastPair(DumpTarget target, string role)
-    {
-        var last = Lines(target, role)[^1].Split(' ');
-        return (long.Parse(last[0], CultureInfo.InvariantCulture), long.Parse(last[1], CultureInfo.InvariantCulture));
-    }
-
-    static void AssertConsecutive(DumpTarget target, string role)
-    {
-        var values = Lines(target, role).Select(long.Parse).ToList();
-        Assert.Equal(Enumerable.Range(1, values.Count).Select(i => (long)i), values);
     }
 
     static string Tail(string path) => File.Exists(path) ? string.Join('\n', File.ReadLines(path).TakeLast(15)) : "";

@@ -47,7 +47,6 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 FdTargetKind.Socket => "a socket",
                 FdTargetKind.AnonInode => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
                 FdTargetKind.Other => $"'{fd.Target}'",
-                FdTargetKind.Path when fd.Path.StartsWith("/memfd:", StringComparison.Ordinal) => "a memfd",
                 FdTargetKind.Path when IsTerminal(fd.Path) => $"a terminal ({fd.Path})",
                 _ => null,
             };
@@ -63,9 +62,10 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
     (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, LocalFd local, in FileStatus st)
     {
         var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
+            : Memfd.MemfdDumper.IsMemfd(fd.Path) ? fd_types.Memfd
             : st.Type == FileStatus.S_IFIFO ? fd_types.Fifo
             : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR ? fd_types.Reg
-            : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {st.st_mode:o}), which ferry cannot checkpoint yet; the process was left running untouched");
+            : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {Convert.ToString(st.st_mode, 8)}), which ferry cannot checkpoint yet; the process was left running untouched");
 
         var (id, isNew) = files.Description(pid, fd.Fd, st);
         if (!isNew) return (type, id);
@@ -89,6 +89,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 var regId = files.NextId();
                 var reg = FileTable.Regular(regId, fd.Path, flags, 0, st);
                 files.Add(new file_entry { Type = fd_types.Reg, Id = regId, Reg = reg });
+                if (fd.Deleted) files.AddGhost(regId, $"/proc/self/fd/{local.Fd}", st);
                 files.Add(new file_entry
                 {
                     Type = type, Id = id, Fifo = new fifo_entry { Id = id, PipeId = (uint)st.st_ino, RegfId = regId },
@@ -100,6 +101,9 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 }
                 break;
             }
+            case fd_types.Memfd:
+                files.Memfds.AddFile(files, id, fd.Path, local.Fd, st, flags, (ulong)info.Pos);
+                break;
             default:
             {
                 var reg = FileTable.Regular(id, fd.Path, flags, (ulong)info.Pos, st);

@@ -1,6 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Resources.Memfd;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -8,9 +9,9 @@ namespace Ferry.Resources.Files;
 
 /// <summary>
 /// Gives a task back its file descriptors: Ferry opens each file description once for the whole tree (path, flags,
-/// offset; pipes with their unread data) and the task takes it at the dumped fd number with the dumped close-on-exec
-/// flag and, when it had one, its owner for signal-driven I/O. fds and processes that shared a description at dump
-/// time share one again.
+/// offset; pipes and FIFOs with their unread data; memfds) and the task takes it at the dumped fd number with the
+/// dumped close-on-exec flag and, when it had one, its owner for signal-driven I/O. fds and processes that shared a
+/// description at dump time share one again.
 /// </summary>
 /// <param name="scratch">Scratch memory in the task, for the owner (F_SETOWN_EX) of descriptors that have one.</param>
 public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, RemoteScratch scratch, Log log)
@@ -25,22 +26,21 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
             FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
+        MemfdInodes.For(set).ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
     }
 
     HeldFd Open(file_entry file) => file.Type switch
     {
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
+        fd_types.Fifo => shared.Fifos.Open(file.Fifo),
+        fd_types.Memfd => MemfdInodes.For(set).OpenDescriptor(file.Memfd),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
-    /// <summary>Flags that only mattered when the file was first opened.</summary>
-    const int CreationFlags = OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_TRUNC | OpenFlags.O_NOCTTY;
-
     HeldFd OpenRegular(reg_file_entry reg)
     {
-        int flags = (int)reg.Flags & ~CreationFlags;
-        var local = new RegularFileOpener(set, shared).Open(reg, flags, $"file {reg.Id}");
+        var local = RegularFiles.Open(set, reg, (int)reg.Flags, $"file {reg.Id}");
         if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {
             local.Dispose();

@@ -20,6 +20,7 @@ internal sealed class FileTable
     {
         _imagesDir = imagesDir;
         _descriptions = new KcmpIdTable<(ulong, ulong)>(Kcmp.KCMP_FILE, NextId);
+        Memfds = new Memfd.MemfdDumper(imagesDir);
     }
 
     readonly Dictionary<(ulong Dev, ulong Ino, uint Flags), uint> _byInode = new();
@@ -31,6 +32,7 @@ internal sealed class FileTable
     public List<(pipe_data_entry Entry, byte[] Data)> PipeData { get; } = new();
     public List<(pipe_data_entry Entry, byte[] Data)> FifoData { get; } = new();
     public List<remap_file_path_entry> Remaps { get; } = new();
+    public Memfd.MemfdDumper Memfds { get; }
     readonly HashSet<uint> _pipesWithData = new();
     readonly HashSet<uint> _fifosWithData = new();
 
@@ -104,10 +106,13 @@ internal sealed class FileTable
         Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = ghostId, RemapType = remap_type.Ghost });
     }
 
-    /// <summary>Records the unread bytes of a pipe (once per pipe, however many ends the task holds).</summary>
+    /// <summary>
+    /// Records the unread bytes and the buffer size of a pipe (once per pipe, however many ends the task holds; also
+    /// when it is empty, as CRIU does, so its size comes back).
+    /// </summary>
     public void AddPipeData(uint pipeId, int bufferSize, byte[] data)
     {
-        if (!_pipesWithData.Add(pipeId) || data.Length == 0) return;
+        if (!_pipesWithData.Add(pipeId)) return;
         PipeData.Add((new pipe_data_entry { PipeId = pipeId, Bytes = (uint)data.Length, Size = (uint)bufferSize }, data));
     }
 
@@ -124,6 +129,7 @@ internal sealed class FileTable
     public void WriteImages()
     {
         ImageWriter.WriteFile(Path.Combine(_imagesDir, "files.img"), ImageKinds.Files, Entries);
+        Memfds.WriteImage();
         WriteData("pipes-data.img", ImageKinds.PipesData, PipeData);
         WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)

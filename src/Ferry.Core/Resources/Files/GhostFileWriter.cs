@@ -16,14 +16,21 @@ internal static class GhostFileWriter
 
     public static void Write(string imagePath, string openable, in FileStatus st)
     {
-        if (st.Type != FileStatus.S_IFREG)
-            throw new Diagnostics.FerryException($"{openable}: deleted file of mode {st.st_mode:o} cannot be saved as a ghost file");
+        if (st.Type is not (FileStatus.S_IFREG or FileStatus.S_IFIFO))
+            throw new Diagnostics.FerryException($"{openable}: deleted file of mode {Convert.ToString(st.st_mode, 8)} cannot be saved as a ghost file");
         var entry = new ghost_file_entry
         {
             Uid = st.st_uid, Gid = st.st_gid, Mode = st.st_mode, Dev = (uint)st.st_dev, Ino = st.st_ino,
             Atim = new timeval { TvSec = (ulong)st.st_atim.tv_sec, TvUsec = (ulong)(st.st_atim.tv_nsec / 1000) },
             Mtim = new timeval { TvSec = (ulong)st.st_mtim.tv_sec, TvUsec = (ulong)(st.st_mtim.tv_nsec / 1000) },
         };
+        if (st.Type == FileStatus.S_IFIFO)
+        {
+            // A FIFO has no contents on disk (its unread data is in fifo-data.img): the entry alone lets restore
+            // make one again, as CRIU does.
+            ImageWriter.WriteFile(imagePath, ImageKinds.GhostFile, [entry]);
+            return;
+        }
         // Reopen read-only: the task may hold the file write-only.
         using var source = File.OpenHandle(openable, FileMode.Open, FileAccess.Read);
         using var writer = ImageWriter.Create(imagePath, ImageKinds.GhostFile);
@@ -38,11 +45,43 @@ internal static class GhostFileWriter
         entry.Size = (ulong)st.st_size;
         writer.Write(entry);
         var buffer = new byte[(int)Math.Min(ChunkSize, st.st_size)];
-        for (long offset = 0; offset < st.st_size; offset += buffer.Length)
+        foreach (var (start, end) in DataSegments(source, st.st_size))
+            for (long offset = start; offset < end; offset += buffer.Length)
+            {
+                var length = (int)Math.Min(buffer.Length, end - offset);
+                ReadExactly(source, buffer.AsSpan(0, length), offset);
+                writer.Write(new ghost_chunk_entry { Off = (ulong)offset, Len = (ulong)length }, buffer.AsSpan(0, length));
+            }
+    }
+
+    /// <summary>
+    /// The parts of the file that hold data (SEEK_DATA/SEEK_HOLE), as CRIU chunks a ghost file: holes are left out
+    /// and stay holes when the chunks are written back. A file system without SEEK_DATA gives one segment.
+    /// </summary>
+    static IEnumerable<(long Start, long End)> DataSegments(Microsoft.Win32.SafeHandles.SafeFileHandle file, long size)
+    {
+        int fd = (int)file.DangerousGetHandle();
+        long hole = 0;
+        while (hole < size)
         {
-            var length = (int)Math.Min(buffer.Length, st.st_size - offset);
-            ReadExactly(source, buffer.AsSpan(0, length), offset);
-            writer.Write(new ghost_chunk_entry { Off = (ulong)offset, Len = (ulong)length }, buffer.AsSpan(0, length));
+            long data = LibC.syscall(Sys.lseek, fd, hole, OpenFlags.SEEK_DATA, 0, 0, 0);
+            if (data < 0)
+            {
+                var error = LinuxException.FromLastError("lseek(SEEK_DATA)");
+                if (error.ErrorNumber == Errno.ENXIO)
+                    yield break; // only a hole is left
+                if (hole != 0)
+                    throw error;
+                data = 0;
+                hole = size;
+            }
+            else
+            {
+                hole = LibC.syscall(Sys.lseek, fd, data, OpenFlags.SEEK_HOLE, 0, 0, 0);
+                if (hole < 0)
+                    throw LinuxException.FromLastError("lseek(SEEK_HOLE)");
+            }
+            yield return (data, Math.Min(hole, size));
         }
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Resources.Memfd;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -141,7 +142,8 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        using var local = new RegularFileOpener(set, sharedObjects).Open(set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).OpenForMapping((uint)vma.Shmid, openFlags)
+                            : RegularFiles.Open(set, set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
@@ -173,8 +175,10 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         if (runs.Count == 0)
             return;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it.
-        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)).ToList();
+        // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it; not those mapped
+        // MAP_LOCKED or MAP_POPULATE, whose pages mmap already faulted in (UFFDIO_COPY would find them: EEXIST).
+        var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)
+            && (v.Flags & (Mman.MAP_LOCKED | Mman.MAP_POPULATE)) == 0).ToList();
         var copierRuns = runs.Where(r => anonymous.Any(v => r.Address >= v.Start && r.End <= v.End)).ToList();
         using var copier = copierRuns.Count > 0 ? UffdPageCopier.TryOpen(task) : null;
         if (copier is not null)

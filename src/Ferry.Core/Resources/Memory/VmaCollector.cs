@@ -80,7 +80,6 @@ internal static class VmaCollector
     static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, bool ioOrPfn)
     {
         if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
-        if (map.Path.StartsWith("/memfd:", StringComparison.Ordinal)) throw Unsupported(pid, map, "a memfd mapping");
         if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero" && map.Deleted)
         {
             // MAP_SHARED|MAP_ANONYMOUS: a shmem object the kernel names "/dev/zero (deleted)"; its inode is CRIU's shmid.
@@ -91,20 +90,44 @@ internal static class VmaCollector
         }
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
-        var fdFlags = map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY;
+        var fdFlags = MappedFileAccess(openable)
+            ?? (map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY);
+        var memfd = Memfd.MemfdDumper.IsMemfd(map.Path); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
         uint id;
         try
         {
-            id = files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
+            id = memfd ? files.Memfds.AddMapping(files, openable, map.Path, fdFlags)
+                : files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
         }
         catch (IOException e)
         {
             throw new FerryException($"process {pid}: cannot open the file mapped at 0x{map.Start:x} ({map.Path}): {e.Message}");
         }
-        vma.Status |= map.Shared ? VmaStatus.FileShared : VmaStatus.FilePrivate;
+        vma.Status |= (map.Shared ? VmaStatus.FileShared : VmaStatus.FilePrivate) | (memfd ? VmaStatus.Memfd : 0);
         vma.Shmid = id;
         vma.Fdflags = fdFlags;
         return vma;
+    }
+
+    /// <summary>
+    /// How the mapped file was opened, as CRIU learns it: the owner bits of the map_files link are the file's read and
+    /// write access. A read-only mapping of a file opened read-write may be made writable later, which needs that access.
+    /// </summary>
+    static unsafe uint? MappedFileAccess(string openable)
+    {
+        FileStatus st;
+        long got;
+        fixed (byte* path = System.Text.Encoding.UTF8.GetBytes(openable + "\0"))
+            got = LibC.syscall(Sys.lstat, (long)path, (long)&st, 0, 0, 0, 0);
+        if (got < 0)
+            return null;
+        return (st.st_mode & 0x180) switch // 0600
+        {
+            0x80 => (uint)OpenFlags.O_WRONLY,
+            0x100 => (uint)OpenFlags.O_RDONLY,
+            0x180 => (uint)OpenFlags.O_RDWR,
+            _ => null,
+        };
     }
 
     static FerryException Unsupported(int pid, MapsEntry map, string what) =>
@@ -117,6 +140,8 @@ internal static class VmaCollector
         if ((flags & VmFlags.lo) != 0) vma.Flags |= 0x2000; // MAP_LOCKED
         if ((flags & VmFlags.nr) != 0) vma.Flags |= (uint)Mman.MAP_NORESERVE;
         if ((flags & VmFlags.ht) != 0) vma.Flags |= 0x40000; // MAP_HUGETLB
+        // MAP_DROPPABLE is a mapping type of its own, like MAP_PRIVATE, which it replaces (as CRIU records it).
+        if ((flags & VmFlags.dp) != 0) vma.Flags = (vma.Flags & ~(uint)Mman.MAP_PRIVATE) | 0x08;
         ulong madv = 0;
         if ((flags & VmFlags.sr) != 0) madv |= 1UL << Mman.MADV_SEQUENTIAL;
         if ((flags & VmFlags.rr) != 0) madv |= 1UL << Mman.MADV_RANDOM;

@@ -1,5 +1,6 @@
 using Ferry.Resources.Files;
 using Ferry.Diagnostics;
+using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Restore;
@@ -7,24 +8,26 @@ using Ferry.Restore;
 namespace Ferry.Resources.Pipes;
 
 /// <summary>
-/// Recreates pipes: one pipe per dumped pipe_id, refilled with its unread bytes (pipes-data.img) and given its old
-/// buffer size; each pipe file entry gets the read or the write end, with its status flags (O_NONBLOCK).
+/// Recreates pipes: one pipe per dumped pipe_id, given its old buffer size and refilled with its unread bytes
+/// (pipes-data.img); each pipe file entry gets its own description of the read or the write end (as a reopen
+/// through /proc would), with its status flags (O_NONBLOCK), so descriptions that differed at dump time differ again.
 /// </summary>
 public sealed unsafe class PipeRestorer(DumpSet set) : IDisposable
 {
     readonly Dictionary<uint, (HeldFd Read, HeldFd Write)> _pipes = new();
+    Dictionary<uint, uint>? _sizes;
 
-    /// <summary>A new descriptor of the right end of the pipe; the caller disposes it.</summary>
+    /// <summary>A new description of the right end of the pipe; the caller disposes it.</summary>
     public HeldFd Open(pipe_entry pipe)
     {
         if (!_pipes.TryGetValue(pipe.PipeId, out var ends))
             _pipes[pipe.PipeId] = ends = Create(pipe.PipeId);
-        var end = (pipe.Flags & 3) == OpenFlags.O_RDONLY ? ends.Read : ends.Write;
-        int fd = (int)LibC.syscall(Sys.fcntl, end.Fd, OpenFlags.F_DUPFD_CLOEXEC, 0, 0, 0, 0);
-        if (fd < 0) throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a pipe");
-        // Status flags live in the shared description, so the dumped ones are set there.
-        LibC.syscall(Sys.fcntl, fd, OpenFlags.F_SETFL, pipe.Flags & ~3u & ~(uint)OpenFlags.O_CLOEXEC, 0, 0, 0);
-        return new HeldFd(fd);
+        bool reading = (pipe.Flags & 3) == OpenFlags.O_RDONLY;
+        // Ferry holds both ends, so opening either side never waits for the other; O_NONBLOCK is dropped just after.
+        var fd = HeldFd.Open($"/proc/self/fd/{(reading ? ends.Read : ends.Write).Fd}",
+            (reading ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | OpenFlags.O_NONBLOCK, $"pipe {pipe.PipeId}");
+        LibC.syscall(Sys.fcntl, fd.Fd, OpenFlags.F_SETFL, pipe.Flags & ~3u & ~(uint)OpenFlags.O_CLOEXEC, 0, 0, 0);
+        return fd;
     }
 
     (HeldFd, HeldFd) Create(uint pipeId)
@@ -34,15 +37,32 @@ public sealed unsafe class PipeRestorer(DumpSet set) : IDisposable
             throw LinuxException.FromLastError("pipe2");
         var read = new HeldFd(fds[0]);
         var write = new HeldFd(fds[1]);
-        if (set.PipeData.TryGetValue(pipeId, out var data) && data.Length > 0)
+        set.PipeData.TryGetValue(pipeId, out var data);
+        // Without a recorded size (older images), the default buffer is grown only when the data needs it.
+        uint wanted = Sizes().TryGetValue(pipeId, out var size) ? Math.Max(size, (uint)data.Length)
+            : data.Length > 65536 ? (uint)data.Length : 0;
+        if (wanted > 0 && LibC.syscall(Sys.fcntl, fds[1], OpenFlags.F_SETPIPE_SZ, wanted, 0, 0, 0) < 0 && wanted > 65536)
+            throw new FerryException($"pipe {pipeId}: cannot set its buffer size to {wanted} bytes");
+        if (data.Length > 0)
         {
-            if (LibC.syscall(Sys.fcntl, fds[1], OpenFlags.F_SETPIPE_SZ, Math.Max(data.Length, 4096), 0, 0, 0) < 0 && data.Length > 65536)
-                throw new FerryException($"pipe {pipeId}: cannot grow the buffer to {data.Length} bytes for its unread data");
             fixed (byte* p = data.Span)
                 if (LibC.write(fds[1], p, (nuint)data.Length) != data.Length)
                     throw new FerryException($"pipe {pipeId}: could not refill its {data.Length} unread bytes");
         }
         return (read, write);
+    }
+
+    /// <summary>Buffer sizes from pipes-data.img (CRIU records every pipe's, with or without unread data).</summary>
+    Dictionary<uint, uint> Sizes()
+    {
+        if (_sizes is null)
+        {
+            _sizes = new Dictionary<uint, uint>();
+            foreach (var entry in new DumpSet.Loader(set.Directory).Entries(ImageNames.PipesData, ImageKinds.PipesData, optional: true))
+                if (entry.As<pipe_data_entry>() is { HasSize: true } pipe)
+                    _sizes[pipe.PipeId] = pipe.Size;
+        }
+        return _sizes;
     }
 
     public void Dispose()

@@ -23,7 +23,10 @@ internal sealed class PosixTimerRestorer(TracedTask task, RemoteScratch scratch,
         var ordered = timers.OrderBy(t => t.ItId).ToList();
         foreach (var timer in ordered)
             Validate(timer);
-        if (task.Syscall(Sys.prctl, Prctl.PR_TIMER_CREATE_RESTORE_IDS, Prctl.PR_TIMER_CREATE_RESTORE_IDS_ON) == 0)
+        long restoreIds = task.Syscall(Sys.prctl, Prctl.PR_TIMER_CREATE_RESTORE_IDS, Prctl.PR_TIMER_CREATE_RESTORE_IDS_ON);
+        if (restoreIds < 0 && restoreIds != -Errno.EINVAL) // EINVAL: a kernel without this prctl
+            throw new FerryException($"pid {task.Pid}: prctl(PR_TIMER_CREATE_RESTORE_IDS) failed: {Errno.Name((int)-restoreIds)}");
+        if (restoreIds == 0)
         {
             try
             {

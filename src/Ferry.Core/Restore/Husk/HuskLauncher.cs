@@ -57,8 +57,10 @@ public sealed unsafe class HuskLauncher : IDisposable
             };
             throw new HuskLaunchException(exitCode, $"husk clone3 with set_tid [{wanted}] failed: {reason}");
         }
-        // set_tid is innermost namespace first: the last entry is the PID in our namespace.
-        int pid = setTid[^1];
+        // set_tid is innermost namespace first: the last entry is the PID in our namespace, unless only the new
+        // namespace's PID was chosen and ours left to the kernel.
+        bool newNamespace = (cloneFlags & HuskImage.CLONE_NEWPID) != 0;
+        int pid = newNamespace && setTid.Length == 1 ? FindOwnChildWithInnerPid(setTid[0]) : setTid[^1];
         // A pid-namespace init ignores its own SIGSTOP; from an ancestor namespace the signal is honoured.
         if ((cloneFlags & HuskImage.CLONE_NEWPID) != 0) HuskNative.kill(pid, HuskNative.SIGSTOP);
         WaitStopped(pid, isChild: (cloneFlags & HuskImage.CLONE_PARENT) != 0);
@@ -92,6 +94,16 @@ public sealed unsafe class HuskLauncher : IDisposable
             HuskNative.posix_spawn_file_actions_destroy(actions);
             Marshal.FreeCoTaskMem(name);
         }
+    }
+
+    /// <summary>Our child (CLONE_PARENT made the husk ours) whose PID in its own namespace is <paramref name="innerPid"/>.</summary>
+    static int FindOwnChildWithInnerPid(int innerPid)
+    {
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{Environment.ProcessId}/task"))
+            foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                if (Procfs.ProcStatusFile.Read(int.Parse(child)).NSpid is [_, .., var inner] && inner == innerPid)
+                    return int.Parse(child);
+        throw new IOException($"the husk with pid {innerPid} in its new namespace is not among this process's children");
     }
 
     static void Check(int rc, string what)

@@ -1,0 +1,128 @@
+using Ferry.Diagnostics;
+using Ferry.Images;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Resources.Files;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Resources.Memfd;
+
+/// <summary>
+/// memfd files in CRIU's format: each descriptor or mapping of a memfd is a MEMFD file of files.img that names an
+/// inode of memfd.img (name, owner, mode, size, seals); the inode's contents go to pagemap-shmem-SHMID.img and its
+/// own pages-ID.img, offsets in the file as addresses, pages of zeros left out. The shmid is the inode number, as
+/// CRIU chooses it. Contents are read while the task is frozen, once per inode.
+/// </summary>
+internal sealed class MemfdDumper(string imagesDir)
+{
+    const string Prefix = "/memfd:";
+    const int ChunkBytes = 1 << 20;
+
+    readonly Dictionary<(ulong Dev, ulong Ino), memfd_inode_entry> _inodes = new();
+    readonly Dictionary<(ulong Dev, ulong Ino, uint Flags), uint> _mappedFiles = new();
+
+    /// <summary>
+    /// Pages ids of memfd contents count down from the top of the u32 range, so they never meet the ids the memory
+    /// dumpers count up from 1 for the tasks and shared anonymous memory.
+    /// </summary>
+    uint _nextPagesId = uint.MaxValue;
+
+    /// <summary>Bytes of memfd contents written to pages files (CRIU counts them as shared pages in stats-dump).</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>A descriptor or mapping named "/memfd:NAME" (the kernel adds " (deleted)"): a memfd.</summary>
+    public static bool IsMemfd(string path) => path.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>Adds the MEMFD file <paramref name="id"/> for a descriptor; <paramref name="fd"/> is Ferry's copy of it.</summary>
+    public void AddFile(FileTable files, uint id, string path, int fd, in FileStatus st, uint flags, ulong pos)
+    {
+        var inode = Inode(path, fd, st);
+        files.Add(new file_entry
+        {
+            Type = fd_types.Memfd, Id = id,
+            Memfd = new memfd_file_entry { Id = id, Flags = flags, Pos = pos, Fown = NoOwner(), InodeId = (uint)inode.InodeId },
+        });
+    }
+
+    /// <summary>The id of the MEMFD file a VMA maps, reached through <paramref name="openable"/> (map_files).</summary>
+    public uint AddMapping(FileTable files, string openable, string path, uint flags)
+    {
+        using var handle = File.OpenHandle(openable, FileMode.Open, FileAccess.Read);
+        var fd = (int)handle.DangerousGetHandle();
+        var st = FileTable.Stat(handle);
+        if (_mappedFiles.TryGetValue((st.st_dev, st.st_ino, flags), out var known))
+            return known;
+        var id = files.NextId();
+        AddFile(files, id, path, fd, st, flags, 0);
+        _mappedFiles[(st.st_dev, st.st_ino, flags)] = id;
+        return id;
+    }
+
+    /// <summary>memfd.img, when any memfd was seen.</summary>
+    public void WriteImage()
+    {
+        if (_inodes.Count > 0)
+            ImageWriter.WriteFile(Path.Combine(imagesDir, ImageNames.Memfd), ImageKinds.MemfdInode, _inodes.Values);
+    }
+
+    memfd_inode_entry Inode(string path, int fd, in FileStatus st)
+    {
+        if (_inodes.TryGetValue((st.st_dev, st.st_ino), out var known))
+            return known;
+        var seals = LibC.syscall(Sys.fcntl, fd, OpenFlags.F_GET_SEALS, 0, 0, 0, 0);
+        if (seals < 0)
+            throw new FerryException($"{path}: cannot read the memfd's seals: {Errno.Name(LinuxException.FromLastError("fcntl").ErrorNumber)}");
+        var inode = new memfd_inode_entry
+        {
+            Name = path[Prefix.Length..], Uid = st.st_uid, Gid = st.st_gid, Size = (ulong)st.st_size, Shmid = (uint)st.st_ino,
+            Seals = (uint)seals, InodeId = (ulong)_inodes.Count + 1, Mode = st.st_mode,
+        };
+        WriteContents(fd, inode, path);
+        _inodes[(st.st_dev, st.st_ino)] = inode;
+        return inode;
+    }
+
+    void WriteContents(int fd, memfd_inode_entry inode, string path)
+    {
+        if (inode.Size == 0)
+            return;
+        var pagesId = _nextPagesId--;
+        using var writer = new PagesWriter(Path.Combine(imagesDir, ImageNames.ShmemPagemap(inode.Shmid)),
+            Path.Combine(imagesDir, ImageNames.Pages(pagesId)), pagesId);
+        using var file = new SafeFileHandle(fd, ownsHandle: false);
+        var chunk = new byte[ChunkBytes];
+        int pageSize = Environment.SystemPageSize;
+        bool extending = false;
+        for (ulong offset = 0; offset < inode.Size; offset += ChunkBytes)
+        {
+            int length = (int)Math.Min(ChunkBytes, inode.Size - offset);
+            int read;
+            try
+            {
+                read = RandomAccess.Read(file, chunk.AsSpan(0, length), (long)offset);
+            }
+            catch (IOException e)
+            {
+                throw new FerryException($"{path}: cannot read the memfd's contents: {e.Message}");
+            }
+            // The last page is written whole, zero-padded past the end of the file, as a page of the pagemap.
+            chunk.AsSpan(read, (length + pageSize - 1) / pageSize * pageSize - read).Clear();
+            for (int page = 0; page < length; page += pageSize)
+            {
+                var data = chunk.AsSpan(page, pageSize);
+                if (!data.ContainsAnyExcept((byte)0))
+                {
+                    extending = false;
+                    continue;
+                }
+                if (extending) writer.ExtendRun(data);
+                else writer.AddPresent(offset + (ulong)page, data);
+                extending = true;
+            }
+        }
+        writer.Complete();
+        BytesWritten += writer.PresentBytes;
+    }
+
+    static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
+}

@@ -1,0 +1,166 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Ferry.Diagnostics;
+using Ferry.Images;
+using Ferry.Images.Protos;
+using Ferry.Linux;
+using Ferry.Restore;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Resources.Memfd;
+
+/// <summary>
+/// The memfd inodes of a dump (memfd.img), created on first use in Ferry itself with their name, size, contents
+/// (pagemap-shmem-SHMID.img), owner and mode, and kept for the whole restore so every descriptor and mapping of one
+/// inode, in any task, gets the same memory. Like CRIU, read-write mappings and the first read-write descriptor
+/// share the description memfd_create made: the kernel does not count that one as a writer, so a program can still
+/// execveat() its memfd (a reopened read-write description would make that fail with ETXTBSY). Every other
+/// descriptor gets its own description, reopened through /proc/self/fd with its flags. Seals are added last
+/// (<see cref="ApplySeals"/>): F_SEAL_WRITE and F_SEAL_FUTURE_WRITE would forbid writable mappings still to be made.
+/// </summary>
+public sealed unsafe class MemfdInodes : IDisposable
+{
+    const uint SealSeal = 1;
+    const uint MfdAllowSealing = 2;
+    static readonly ConditionalWeakTable<DumpSet, MemfdInodes> OfSet = new();
+
+    readonly DumpSet _set;
+    readonly Dictionary<ulong, (HeldFd Fd, uint PendingSeals)> _created = new();
+    readonly HashSet<ulong> _originalGiven = new();
+    Dictionary<ulong, memfd_inode_entry>? _entries;
+
+    MemfdInodes(DumpSet set) => _set = set;
+
+    /// <summary>The inodes of <paramref name="set"/>; the restore engine disposes them when the restore ends.</summary>
+    public static MemfdInodes For(DumpSet set) => OfSet.GetValue(set, static s => new MemfdInodes(s));
+
+    /// <summary>An fd to map the memfd behind MEMFD file <paramref name="fileId"/> with access <paramref name="flags"/>.</summary>
+    public HeldFd OpenForMapping(uint fileId, int flags) => Open(fileId, flags, mapping: true);
+
+    /// <summary>A descriptor's description: the memfd opened with its flags, at its offset.</summary>
+    public HeldFd OpenDescriptor(memfd_file_entry file)
+    {
+        var fd = Open(file.Id, (int)file.Flags, mapping: false);
+        if (file.Pos != 0 && LibC.syscall(Sys.lseek, fd.Fd, (long)file.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
+        {
+            fd.Dispose();
+            throw new FerryException($"memfd file {file.Id}: cannot seek to {file.Pos}: {Errno.Name(LinuxException.FromLastError("lseek").ErrorNumber)}");
+        }
+        return fd;
+    }
+
+    HeldFd Open(uint fileId, int flags, bool mapping)
+    {
+        if (!_set.Files.TryGetValue(fileId, out var file) || file.Memfd is null)
+            throw new FerryException($"files.img has no memfd file {fileId}");
+        ulong id = file.Memfd.InodeId;
+        var inode = Inode(id);
+        if ((flags & 3) == OpenFlags.O_RDWR && (mapping || _originalGiven.Add(id)))
+        {
+            int dup = (int)LibC.syscall(Sys.fcntl, inode.Fd, OpenFlags.F_DUPFD_CLOEXEC, 0, 0, 0, 0);
+            if (dup < 0)
+                throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a memfd");
+            if (!mapping)
+                LibC.syscall(Sys.fcntl, dup, OpenFlags.F_SETFL, flags & ~3, 0, 0, 0);
+            return new HeldFd(dup);
+        }
+        return HeldFd.Open($"/proc/self/fd/{inode.Fd}", flags & ~OpenFlags.O_CREAT & ~OpenFlags.O_TRUNC & ~OpenFlags.O_EXCL,
+            $"memfd file {fileId}");
+    }
+
+    /// <summary>Adds the dumped seals to every memfd created; call once all its descriptors and mappings exist.</summary>
+    public void ApplySeals()
+    {
+        foreach (var (id, (fd, seals)) in _created)
+        {
+            if (seals == 0)
+                continue;
+            if (LibC.syscall(Sys.fcntl, fd.Fd, OpenFlags.F_ADD_SEALS, seals, 0, 0, 0) < 0)
+                throw new FerryException($"memfd inode {id}: cannot add seals 0x{seals:x}: {Errno.Name(LinuxException.FromLastError("fcntl").ErrorNumber)}");
+            _created[id] = (fd, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (fd, _) in _created.Values)
+            fd.Dispose();
+        _created.Clear();
+        OfSet.Remove(_set);
+    }
+
+    HeldFd Inode(ulong id)
+    {
+        if (_created.TryGetValue(id, out var known))
+            return known.Fd;
+        _entries ??= Load();
+        if (!_entries.TryGetValue(id, out var entry))
+            throw new ImageFormatException(_set.PathOf(ImageNames.Memfd), 0, $"memfd inode {id}, which a MEMFD file of files.img names");
+        // Sealed with F_SEAL_SEAL alone means "no seals, and no more": create it without sealing allowed.
+        uint pending = entry.Seals == SealSeal ? 0 : entry.Seals;
+        // hugetlb_flag is MFD_HUGETLB with the page size bits, as memfd_create takes them.
+        var fd = Create(entry, (entry.Seals == SealSeal ? 0 : MfdAllowSealing) | (entry.HasHugetlbFlag ? entry.HugetlbFlag : 0));
+        _created[id] = (fd, pending);
+        return fd;
+    }
+
+    HeldFd Create(memfd_inode_entry entry, uint flags)
+    {
+        long created;
+        fixed (byte* name = Encoding.UTF8.GetBytes(entry.Name + "\0"))
+            created = LibC.syscall(Sys.memfd_create, (long)name, flags, 0, 0, 0, 0);
+        if (created < 0)
+            throw new FerryException($"cannot create memfd:{entry.Name}: {Errno.Name(LinuxException.FromLastError("memfd_create").ErrorNumber)}");
+        var fd = new HeldFd((int)created);
+        try
+        {
+            if (LibC.syscall(Sys.ftruncate, fd.Fd, (long)entry.Size, 0, 0, 0, 0) < 0)
+                throw Failed(entry, $"set its size to {entry.Size}", "ftruncate");
+            if (entry.Size > 0)
+                Fill(fd.Fd, entry);
+            if (LibC.syscall(Sys.fchown, fd.Fd, entry.Uid, entry.Gid, 0, 0, 0) < 0)
+                throw Failed(entry, $"give it to {entry.Uid}:{entry.Gid}", "fchown");
+            if (entry.HasMode && LibC.syscall(Sys.fchmod, fd.Fd, entry.Mode & 0xfff, 0, 0, 0, 0) < 0)
+                throw Failed(entry, $"set its mode to {Convert.ToString(entry.Mode & 0xfff, 8)}", "fchmod");
+            return fd;
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes the dumped pages at their offsets, never past the file's size (the last page may be partial).</summary>
+    void Fill(int fd, memfd_inode_entry entry)
+    {
+        var contents = PageMapImage.LoadShmem(new DumpSet.Loader(_set.Directory), entry.Shmid, RoundUpToPage(entry.Size));
+        using var pages = File.OpenHandle(contents.PagesPath);
+        using var memfd = new SafeFileHandle(fd, ownsHandle: false);
+        var buffer = new byte[1 << 20];
+        foreach (var run in contents.Runs)
+            for (ulong done = 0; done < run.Length && run.Address + done < entry.Size; done += (ulong)buffer.Length)
+            {
+                int length = (int)Math.Min((ulong)buffer.Length, Math.Min(run.Length - done, entry.Size - run.Address - done));
+                RandomAccess.Read(pages, buffer.AsSpan(0, length), run.FileOffset + (long)done);
+                RandomAccess.Write(memfd, buffer.AsSpan(0, length), (long)(run.Address + done));
+            }
+    }
+
+    Dictionary<ulong, memfd_inode_entry> Load()
+    {
+        var entries = new Dictionary<ulong, memfd_inode_entry>();
+        foreach (var entry in new DumpSet.Loader(_set.Directory).Entries(ImageNames.Memfd, ImageKinds.MemfdInode, optional: true))
+            entries[entry.As<memfd_inode_entry>().InodeId] = entry.As<memfd_inode_entry>();
+        return entries;
+    }
+
+    static ulong RoundUpToPage(ulong size)
+    {
+        ulong page = (ulong)Environment.SystemPageSize;
+        return (size + page - 1) / page * page;
+    }
+
+    static FerryException Failed(memfd_inode_entry entry, string what, string call) =>
+        new($"memfd:{entry.Name}: cannot {what}: {Errno.Name(LinuxException.FromLastError(call).ErrorNumber)}");
+}
