@@ -1,7 +1,7 @@
 /* A pipe whose read end signals its owner: F_SETOWN to this process (made while the effective uid was 1, so the
  * kernel records uids 0/1 with the owner), F_SETSIG SIGUSR2, O_ASYNC. Prints write=FD and "ready"; each SIGUSR2
- * (data arrived) is reported as "sigio N owner=PID sig=SIG uids=UID,EUID" in DIR/sigio.txt, read back from the
- * description. Usage: fown_pipe DIR */
+ * (data arrived) is reported as "sigio N owner=PID sig=SIG uids=UID,EUID flags=OCTAL" in DIR/sigio.txt, read back
+ * from the description. Usage: fown_pipe DIR */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -46,7 +46,8 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/sigio.txt", argv[1]);
         FILE *out = fopen(path, "w");
         if (!out) return 1;
-        fprintf(out, "sigio %d owner=%d sig=%d uids=%u,%u\n", reported, fcntl(fds[0], F_GETOWN), fcntl(fds[0], F_GETSIG), uids[0], uids[1]);
+        fprintf(out, "sigio %d owner=%d sig=%d uids=%u,%u flags=%o\n", reported, fcntl(fds[0], F_GETOWN), fcntl(fds[0], F_GETSIG),
+                uids[0], uids[1], fcntl(fds[0], F_GETFL));
         fclose(out);
     }
 }

@@ -16,8 +16,9 @@ public sealed partial class TreeRoundTripTests
         {
             using (var pipe = new FileStream($"/proc/{target.Pid}/fd/{writeEnd}", FileMode.Open, FileAccess.Write))
                 pipe.WriteByte((byte)'x');
-            // SIGUSR2 (12) to the owner, which was made the owner with effective uid 1.
-            Assert.Equal($"sigio 1 owner={target.Pid} sig=12 uids=0,1", WaitForFile(target, "sigio.txt", 10).Trim());
+            // SIGUSR2 (12) to the owner, which was made the owner with effective uid 1; the read end's flags are
+            // O_RDONLY | O_ASYNC as pipe() made them (no O_LARGEFILE, which a reopen would add).
+            Assert.Equal($"sigio 1 owner={target.Pid} sig=12 uids=0,1 flags=20000", WaitForFile(target, "sigio.txt", 10).Trim());
         }
         finally
         {
