@@ -21,11 +21,12 @@ internal static class DumpCommand
         var tcpClose = CommonOptions.TcpClose();
         var timeout = CommonOptions.Timeout();
         var noDefaultConfig = CommonOptions.NoDefaultConfig();
+        var linkRemap = new Option<bool>("--link-remap") { Description = "Keep an open file deleted under its name but linked elsewhere through one more link (link_remap.ID next to it) instead of a ghost copy" };
         var fileLocks = new Option<bool>("--file-locks", "-l") { Description = "Save the file locks (flock, POSIX, OFD) the tree holds; without it a held lock stops the dump" };
 
         var command = new Command("dump", "Checkpoint a running process tree into image files")
         {
-            tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig, fileLocks,
+            tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig, fileLocks, linkRemap,
         };
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
@@ -36,6 +37,7 @@ internal static class DumpCommand
                 LeaveStopped = parse.GetValue(leaveStopped),
                 ShellJob = parse.GetValue(shellJob),
                 FileLocks = parse.GetValue(fileLocks),
+                LinkRemap = parse.GetValue(linkRemap),
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
             };

@@ -94,6 +94,33 @@ internal sealed class FileTable
         Fown = new fown_entry { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 },
     };
 
+    /// <summary>--link-remap: a deleted file that still has a link elsewhere keeps its inode through one more link.</summary>
+    public bool LinkRemap { get; init; }
+
+    /// <summary>The link_remap files this dump made, removed again if the dump fails.</summary>
+    public List<string> CreatedLinks { get; } = new();
+
+    /// <summary>
+    /// A file deleted under its name but still linked elsewhere (st_nlink > 0) keeps its inode, as CRIU does it with
+    /// --link-remap: one more link, "link_remap.ID" next to the deleted name, which the restore opens and removes.
+    /// False when that is not asked for or no link can be made there (the caller saves a ghost copy instead).
+    /// </summary>
+    public bool TryAddLinkRemap(uint fileId, string openable, string deletedPath, in FileStatus st)
+    {
+        if (!LinkRemap || st.st_nlink == 0 || st.Type != FileStatus.S_IFREG || Path.GetDirectoryName(deletedPath) is not { } directory)
+            return false;
+        var link = Path.Combine(directory, $"link_remap.{fileId}");
+        if (FileCalls.linkat(OpenFlags.AT_FDCWD, openable, OpenFlags.AT_FDCWD, link, AtSymlinkFollow) < 0)
+            return false;
+        CreatedLinks.Add(link);
+        var linkId = NextId();
+        Add(new file_entry { Type = fd_types.Reg, Id = linkId, Reg = Regular(linkId, link, (uint)OpenFlags.O_RDONLY, 0, st) });
+        Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = linkId, RemapType = remap_type.Linked });
+        return true;
+    }
+
+    const int AtSymlinkFollow = 0x400;
+
     /// <summary>Saves a deleted file's content as a ghost file image and points file <paramref name="fileId"/> at it.</summary>
     public void AddGhost(uint fileId, string openable, in FileStatus st)
     {
