@@ -23,11 +23,11 @@ internal static class DumpBenchmark
         var targets = Path.Combine(root, "tests", "targets", "build");
         var parent = Environment.GetEnvironmentVariable("FERRY_BENCH_DIR") ?? Path.GetTempPath();
         foreach (var mib in new[] { 64, 512, 2048 })
-            Report($"{mib} MiB", mib, Measure(ferry, parent, () => Start(Path.Combine(targets, "dump_memory"), mib.ToString(CultureInfo.InvariantCulture))));
+            Report($"{mib} MiB", mib, Measure(ferry, parent, () => ReadyProgram.Start(Path.Combine(targets, "dump_memory"), mib.ToString(CultureInfo.InvariantCulture))));
         var work = Directory.CreateTempSubdirectory("ferry-bench-counter-").FullName;
         try
         {
-            Report("tiny (dump_counter)", 0, Measure(ferry, parent, () => Start(Path.Combine(targets, "dump_counter"), work)));
+            Report("tiny (dump_counter)", 0, Measure(ferry, parent, () => ReadyProgram.Start(Path.Combine(targets, "dump_counter"), work)));
         }
         finally
         {
@@ -71,21 +71,6 @@ internal static class DumpBenchmark
             }
         }
         return results;
-    }
-
-    /// <summary>Starts a test program and waits for its "ready" line.</summary>
-    static ChildProcess Start(string program, string argument)
-    {
-        var output = Path.GetTempFileName();
-        var child = ChildProcess.Start(new SpawnOptions(program, argument) { Stdout = Stdio.ToFile(output), NewSession = true });
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!File.ReadAllText(output).Contains("ready\n", StringComparison.Ordinal))
-        {
-            if (child.HasExited || DateTime.UtcNow > deadline) throw new InvalidOperationException($"{program} did not get ready");
-            Thread.Sleep(5);
-        }
-        File.Delete(output);
-        return child;
     }
 
     static double Median(IEnumerable<double> values)

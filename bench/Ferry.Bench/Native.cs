@@ -30,3 +30,24 @@ internal static class Paths
         throw new InvalidOperationException("run the benchmarks from inside the repository");
     }
 }
+
+/// <summary>Starts a test program (tests/targets) and waits for its "ready" line.</summary>
+internal static class ReadyProgram
+{
+    public static Ferry.Tracing.ChildProcess Start(string program, params string[] arguments)
+    {
+        var output = Path.GetTempFileName();
+        var child = Ferry.Tracing.ChildProcess.Start(new Ferry.Tracing.SpawnOptions(program, arguments)
+        {
+            Stdout = Ferry.Tracing.Stdio.ToFile(output), NewSession = true,
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.ReadAllText(output).Contains("ready\n", StringComparison.Ordinal))
+        {
+            if (child.HasExited || DateTime.UtcNow > deadline) throw new InvalidOperationException($"{program} did not get ready");
+            Thread.Sleep(5);
+        }
+        File.Delete(output);
+        return child;
+    }
+}

@@ -50,7 +50,7 @@ internal static class TreeBenchmark
             var images = Directory.CreateTempSubdirectory("ferry-bench-tree-").FullName;
             try
             {
-                using var target = Start(program, processes, threads);
+                using var target = ReadyProgram.Start(program, $"{processes}", $"{threads}", $"{MiBPerProcess}");
                 var pids = Tree(target.Pid);
                 var clock = Stopwatch.StartNew();
                 RunFerry(ferry, "dump", "-t", target.Pid.ToString(CultureInfo.InvariantCulture), "-D", images);
@@ -80,23 +80,6 @@ internal static class TreeBenchmark
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"ferry {args[0]} failed: {error}");
-    }
-
-    static ChildProcess Start(string program, int processes, int threads)
-    {
-        var output = Path.GetTempFileName();
-        var child = ChildProcess.Start(new SpawnOptions(program, $"{processes}", $"{threads}", $"{MiBPerProcess}")
-        {
-            Stdout = Stdio.ToFile(output), NewSession = true,
-        });
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!File.ReadAllText(output).Contains("ready\n", StringComparison.Ordinal))
-        {
-            if (child.HasExited || DateTime.UtcNow > deadline) throw new InvalidOperationException($"{program} did not get ready");
-            Thread.Sleep(5);
-        }
-        File.Delete(output);
-        return child;
     }
 
     static List<int> Tree(int pid) =>

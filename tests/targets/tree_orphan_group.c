@@ -1,7 +1,8 @@
 /* A process group whose leader is gone: the parent (a child subreaper) forks "leader", which makes its own process
  * group, forks "member" into it and exits; the parent reaps the leader and adopts the member, which lives on in the
- * leader's group. The member counts every 10 ms into DIR/member.log (one number a line from 1) and dies with the
- * parent (PR_SET_PDEATHSIG). Prints group=PGID, member=PID and "ready". Usage: tree_orphan_group DIR */
+ * leader's group. The member counts every 10 ms into DIR/member.log (one number a line from 1); it outlives the parent
+ * (a death signal would fire when the leader exits), so whoever starts it kills it. Prints group=PGID, member=PID and
+ * "ready" once the member counts. Usage: tree_orphan_group DIR */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,10 +21,8 @@ int main(int argc, char **argv)
     if (leader == 0)
     {
         setpgid(0, 0);
-        pid_t member = fork();
-        if (member == 0)
+        if (fork() == 0)
         {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
             char path[4096], line[32];
             snprintf(path, sizeof path, "%s/member.log", argv[1]);
             int log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -31,11 +30,15 @@ int main(int argc, char **argv)
             {
                 int length = snprintf(line, sizeof line, "%ld\n", n);
                 if (write(log, line, (size_t)length) != length) _exit(1);
+                if (n == 1)
+                {
+                    pid_t self = getpid(); /* reported once it has counted: the parent's "ready" means counting */
+                    if (write(report[1], &self, sizeof self) != sizeof self) _exit(1);
+                }
                 struct timespec pause = { 0, 10 * 1000 * 1000 };
                 nanosleep(&pause, NULL);
             }
         }
-        if (write(report[1], &member, sizeof member) != sizeof member) _exit(1);
         _exit(0);
     }
     pid_t member;

@@ -2,7 +2,10 @@
  * the parent's, slot 1 the child's; every 10 ms each process increments its own and appends "OWN OTHER" (its counter
  * and the other's, as it sees it) to DIR/ROLE.log (ROLE = parent, child). Page 1 holds a pattern the parent wrote
  * before forking: byte i = (i * 7 + 3) & 0xff. The child dies with the parent (PR_SET_PDEATHSIG). Prints child=PID,
- * address=0xHEX and "ready" once each has seen the other's counter move. Usage: tree_shmem DIR */
+ * address=0xHEX and "ready" once each has seen the other's counter move. With "memfd" as second argument the pages
+ * are a MAP_SHARED mapping of a memfd (which both also hold open) instead. Usage: tree_shmem DIR [memfd] */
+#define _GNU_SOURCE
+#include <string.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -38,7 +41,13 @@ static void count(const char *dir, const char *role, int own, int ready_fd)
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
-    unsigned char *shared = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int memfd = -1;
+    if (argc > 2 && strcmp(argv[2], "memfd") == 0)
+    {
+        memfd = memfd_create("tree_shmem", 0);
+        if (memfd < 0 || ftruncate(memfd, 8192) != 0) { perror("memfd"); return 1; }
+    }
+    unsigned char *shared = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | (memfd < 0 ? MAP_ANONYMOUS : 0), memfd, 0);
     if (shared == MAP_FAILED) return 1;
     counters = (volatile uint64_t *)shared;
     for (int i = 0; i < 4096; i++) shared[4096 + i] = (unsigned char)((i * 7 + 3) & 0xff);

@@ -185,10 +185,12 @@ public sealed partial class TreeRoundTripTests
         }
     }
 
-    [RootFact]
-    public void Two_processes_sharing_anonymous_memory_still_see_each_others_writes()
+    [RootTheory]
+    [InlineData("anonymous")]
+    [InlineData("memfd")]
+    public void Two_processes_sharing_memory_still_see_each_others_writes(string kind)
     {
-        using var target = DumpTarget.Start("tree_shmem", passWorkDir: true);
+        using var target = DumpTarget.Start("tree_shmem", passWorkDir: true, kind);
         int parent = target.Pid, child = target.Value("child");
         RoundTrip(target, null);
         try
