@@ -27,11 +27,13 @@ internal static class DumpCommand
             DefaultValueFactory = _ => DumpRequest.DefaultGhostLimit,
             CustomParser = ParseSize,
         };
+        var linkRemap = new Option<bool>("--link-remap") { Description = "Keep an open file deleted under its name but linked elsewhere through one more link (link_remap.ID next to it) instead of a ghost copy" };
+        var fileLocks = new Option<bool>("--file-locks", "-l") { Description = "Save the file locks (flock, POSIX, OFD) the tree holds; without it a held lock stops the dump" };
 
         var command = new Command("dump", "Checkpoint a running process tree into image files")
         {
             tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
-            ghostLimit,
+            ghostLimit, fileLocks, linkRemap,
         };
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
@@ -41,6 +43,8 @@ internal static class DumpCommand
                 LeaveRunning = parse.GetValue(leaveRunning),
                 LeaveStopped = parse.GetValue(leaveStopped),
                 ShellJob = parse.GetValue(shellJob),
+                FileLocks = parse.GetValue(fileLocks),
+                LinkRemap = parse.GetValue(linkRemap),
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
                 GhostLimit = parse.GetValue(ghostLimit),

@@ -11,6 +11,7 @@ public static class CriuFeatures
     {
         ["timens"] = "restore recreates the time namespace with the dumped clock offsets",
         ["get_rseq_conf"] = "rseq registrations are read with PTRACE_GET_RSEQ_CONFIGURATION and restored",
+        ["fdinfo_lock"] = "file locks are read from the \"lock:\" lines of /proc/PID/fdinfo (--file-locks) and taken again",
     };
 
     /// <summary>Whether Ferry supports the feature, and a one-line explanation.</summary>

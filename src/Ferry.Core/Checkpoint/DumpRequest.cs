@@ -8,6 +8,10 @@ public sealed record DumpRequest(int Pid, string ImagesDir)
     /// <summary>Leave the tree stopped (SIGSTOP) after the dump.</summary>
     public bool LeaveStopped { get; init; }
     public bool ShellJob { get; init; }
+    /// <summary>--file-locks: save the file locks the tree holds; without it a held lock stops the dump (CRIU's rule).</summary>
+    public bool FileLocks { get; init; }
+    /// <summary>--link-remap: a deleted file still linked elsewhere is kept by one more link (CRIU's link_remap).</summary>
+    public bool LinkRemap { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
     public TimeSpan? FreezeTimeout { get; init; }
 

@@ -60,13 +60,14 @@ public static class Dumper
         {
             var killed = false;
             var end = "running";
+            FileTable? files = null;
             try
             {
                 var tree = ProcessTree.From(pid, seized);
                 var ids = new TaskIds();
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
 
-                var files = new FileTable(request.ImagesDir, request.GhostLimit);
+                files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
                 var shmem = new ShmemDumper();
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);
@@ -102,6 +103,13 @@ public static class Dumper
                 var result = new DumpResult(clock.Elapsed, frozen, memoryTime, pages, bytes) { SharedPagesWritten = (sharedBytes + files.Memfds.BytesWritten) / Environment.SystemPageSize };
                 ImageSetWriter.WriteStats(request.ImagesDir, result, frozenAt, pages);
                 return result;
+            }
+            catch
+            {
+                // The links made for deleted files serve a restore of this dump only.
+                foreach (var link in files?.CreatedLinks ?? [])
+                    File.Delete(link);
+                throw;
             }
             finally
             {

@@ -50,7 +50,7 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         List<fdinfo_entry>? fds = null;
         if (process.Fds is not null)
         {
-            fds = new FdDumper(pid, files).Dump(process.Fds);
+            fds = new FdDumper(pid, process.Process.Vpid, files).Dump(process.Fds);
             log.Debug($"process {pid}: {fds.Count} descriptors saved");
         }
 

@@ -37,6 +37,9 @@ internal static unsafe partial class FileCalls
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fcntl(int fd, int command, int argument);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int linkat(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint tee(int fdIn, int fdOut, nuint length, uint flags);
 }

@@ -86,6 +86,9 @@ public sealed class DumpSet
     /// <summary>CLOCK_MONOTONIC and CLOCK_BOOTTIME at dump time (timens-0.img), or null when not dumped.</summary>
     public timens_entry? Clocks { get; }
 
+    /// <summary>filelocks.img: the flock, POSIX and OFD locks each process takes again on one of its descriptors.</summary>
+    public IReadOnlyList<file_lock_entry> FileLocks { get; private init; } = [];
+
     public string PathOf(string image) => Path.Combine(Directory, image);
 
     public static DumpSet Load(string directory)
@@ -155,7 +158,30 @@ public sealed class DumpSet
             ulong size = TaskImages.SharedSize(mappings);
             sharedMemory[mappings.Key] = new SharedMemoryImage(size, PageMapImage.LoadShmem(set, mappings.Key, size));
         }
-        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks, zombies, sharedMemory);
+        return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks, zombies, sharedMemory)
+        {
+            FileLocks = LoadFileLocks(set, tasks),
+        };
+    }
+
+    /// <summary>filelocks.img: each lock names a living process and one of its descriptors, and a kind Ferry takes.</summary>
+    static List<file_lock_entry> LoadFileLocks(Loader set, List<TaskImages> tasks)
+    {
+        var locks = new List<file_lock_entry>();
+        foreach (var entry in set.Entries("filelocks.img", ImageKinds.FileLocks, optional: true))
+        {
+            var fileLock = entry.As<file_lock_entry>();
+            if (fileLock.Flag is not (1 or 2 or 4))
+                throw set.Defect("filelocks.img", entry.Offset, $"a POSIX, flock or OFD lock (flag 1, 2 or 4), found flag {fileLock.Flag} (leases are not supported)");
+            if (fileLock.Type > 1)
+                throw set.Defect("filelocks.img", entry.Offset, $"a read or write lock (type 0 or 1), found type {fileLock.Type}");
+            var owner = tasks.FirstOrDefault(t => t.Pid == fileLock.Pid)
+                ?? throw set.Defect("filelocks.img", entry.Offset, $"pid {fileLock.Pid} to be a living process of pstree.img");
+            if (!owner.Fds.Any(f => f.Fd == fileLock.Fd))
+                throw set.Defect("filelocks.img", entry.Offset, $"fd {fileLock.Fd} to be a descriptor of process {fileLock.Pid}");
+            locks.Add(fileLock);
+        }
+        return locks;
     }
 
     /// <summary>Reads image files of one directory and checks each is of the expected kind.</summary>

@@ -46,6 +46,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
                     foreach (var process in tree.Processes)
                         new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
                 }
+                Resources.Files.RegularFiles.RemoveLinkRemaps(set);
                 if (request.PidFile is { } pidFile)
                     File.WriteAllText(pidFile, $"{rootPid}\n");
                 tree.Release();

@@ -5,6 +5,7 @@ using Ferry.Resources.Files;
 using Ferry.Resources.Memory;
 using Ferry.Resources.Process;
 using Ferry.Resources.Registers;
+using Ferry.Resources.Scheduling;
 using Ferry.Resources.Signals;
 using Ferry.Resources.Timers;
 using Ferry.Tracing;
@@ -14,7 +15,7 @@ namespace Ferry.Restore;
 /// <summary>
 /// Rebuilds one process of the husk tree into the dumped process by remote syscalls, in an order where each step finds
 /// what it needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping
-/// and exe, files, fs, identity, signal actions and limits, timers and pending signals; then each thread's own state
+/// and exe, files, fs, file locks, identity, signal actions and limits, timers and pending signals; then each thread's own state
 /// with its credentials; registers last.
 /// </summary>
 /// <param name="ownsFileTable">
@@ -43,10 +44,11 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
         using var scratch = task.MapScratch();
         new MmMapRestorer(task, images, set, fds, scratch, log).Restore();
         if (ownsFileTable)
-            new FileRestorer(task, images, set, shared, fds, log).Restore();
+            new FileRestorer(task, images, set, shared, fds, scratch, log).Restore();
         var properties = new TaskPropertiesRestorer(task, images, set, fds, scratch, log);
         properties.RestoreFs();
         fds.Dispose();
+        new FileLockRestorer(task, set.FileLocks.Where(l => l.Pid == images.Pid), scratch, log).Restore();
         properties.RestoreIdentity();
 
         var signals = new SignalRestorer(task, scratch, log);
@@ -58,6 +60,7 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
         foreach (var (thread, core) in process.Threads.Zip(images.Threads).Reverse())
         {
             new ThreadPropertiesRestorer(thread, core, scratch, log).Restore();
+            new SchedulingRestorer(thread, core.ThreadCore, scratch, log).Restore();
             var threadSignals = new SignalRestorer(thread, scratch, log);
             threadSignals.RestoreAltStack(core.ThreadCore);
             threadSignals.RestoreThreadPending(core);

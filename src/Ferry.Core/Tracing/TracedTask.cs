@@ -308,7 +308,7 @@ public sealed unsafe class TracedTask
     /// <summary>
     /// Runs a system call in the task and returns its raw result (a negative errno on failure). Uses
     /// <see cref="SyscallInstruction"/>. The task's registers (including orig_rax and a pending -ERESTART* rax,
-    /// so an interrupted syscall still restarts) and signal mask are restored afterwards. All signals are blocked
+    /// so an interrupted syscall still restarts) and signal mask are restored afterwards. All signals but SIGTRAP are blocked
     /// while the call runs, so a pending signal cannot be delivered into the injected context; hence changing the
     /// signal mask must be done with SetSigMask, not with a remote rt_sigprocmask.
     /// </summary>
@@ -337,7 +337,9 @@ public sealed unsafe class TracedTask
         RequireStopped();
         var saved = GetRegisters();
         var savedMask = GetSigMask();
-        SetSigMask(ulong.MaxValue);
+        // Everything but SIGTRAP: the step ends with a forced SIGTRAP, and the kernel resets the handler of a forced
+        // signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
+        SetSigMask(~Signals.Bit(Signals.SIGTRAP));
         var injected = saved;
         injected.rip = instruction;
         injected.rax = (ulong)nr;

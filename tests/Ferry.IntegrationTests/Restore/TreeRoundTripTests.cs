@@ -12,7 +12,7 @@ namespace Ferry.IntegrationTests.Restore;
 /// and the programs' own logs show they carried on.
 /// </summary>
 [Collection(RestoreCollection.Name)]
-public sealed class TreeRoundTripTests
+public sealed partial class TreeRoundTripTests
 {
     const int SIGUSR1 = 10, KCMP_FILE = 0;
 
@@ -278,13 +278,13 @@ public sealed class TreeRoundTripTests
 
     /// <summary>
     /// Dumps the tree (killing it), waits until its PIDs are free, restores it detached; returns the last count at
-    /// dump of each role's log (by default every DIR/*.log).
+    /// dump of each role's log (by default every DIR/*.log). <paramref name="dumpOptions"/> go to `ferry dump`.
     /// </summary>
-    static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles)
+    static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles, params string[] dumpOptions)
     {
         CriuVector.BecomeSubreaper();
         var pids = new[] { target.Pid }.Concat(Children(target.Pid)).ToList();
-        var dump = target.Dump();
+        var dump = target.Dump(dumpOptions);
         Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}\n{target.DumpLog}");
         target.Process.WaitForExit(TimeSpan.FromSeconds(10));
         foreach (var pid in pids)

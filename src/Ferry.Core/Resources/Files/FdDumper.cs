@@ -12,7 +12,8 @@ namespace Ferry.Resources.Files;
 /// one file id, found with kcmp by the tree-wide <see cref="FileTable"/>. A kind Ferry cannot restore stops the dump
 /// with one line naming the process, the descriptor and the kind.
 /// </summary>
-internal sealed class FdDumper(int pid, FileTable files)
+/// <param name="vpid">The process's pid as the images name it (inside its pid namespace).</param>
+internal sealed class FdDumper(int pid, int vpid, FileTable files)
 {
     /// <param name="table">The process's descriptors, as checked by <see cref="RefuseUnsupported"/>.</param>
     public List<fdinfo_entry> Dump(List<FdEntry> table)
@@ -25,6 +26,8 @@ internal sealed class FdDumper(int pid, FileTable files)
             using var local = pidfd.GetFd(fd.Fd);
             var st = FileTable.Stat(local.Fd);
             var (type, id) = Describe(fd, info, local, st);
+            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, files.SaveLocks))
+                files.AddLock(id, fileLock);
             result.Add(new fdinfo_entry
             {
                 Fd = (uint)fd.Fd, Id = id, Type = type,
@@ -73,7 +76,7 @@ internal sealed class FdDumper(int pid, FileTable files)
                 files.Add(new file_entry
                 {
                     Type = type, Id = id,
-                    Pipe = new pipe_entry { Id = id, PipeId = (uint)st.st_ino, Flags = flags, Fown = NoOwner() },
+                    Pipe = new pipe_entry { Id = id, PipeId = (uint)st.st_ino, Flags = flags, Fown = FileOwner.Read(local.Fd, flags) },
                 });
                 if (!files.HasPipeData((uint)st.st_ino))
                 {
@@ -104,16 +107,16 @@ internal sealed class FdDumper(int pid, FileTable files)
             default:
             {
                 var reg = FileTable.Regular(id, fd.Path, flags, (ulong)info.Pos, st);
+                reg.Fown = FileOwner.Read(local.Fd, flags);
                 if (info.MntId > 0) reg.MntId = info.MntId;
                 files.Add(new file_entry { Type = type, Id = id, Reg = reg });
-                if (fd.Deleted) files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
+                if (fd.Deleted && !files.TryAddLinkRemap(id, $"/proc/self/fd/{local.Fd}", fd.Path, st))
+                    files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
                 break;
             }
         }
         return (type, id);
     }
-
-    static fown_entry NoOwner() => new() { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 };
 }
 
 /// <summary>A pidfd of the dumped process: lends Ferry copies of its descriptors (pidfd_getfd).</summary>

@@ -10,9 +10,11 @@ namespace Ferry.Resources.Files;
 /// <summary>
 /// Gives a task back its file descriptors: Ferry opens each file description once for the whole tree (path, flags,
 /// offset; pipes and FIFOs with their unread data; memfds) and the task takes it at the dumped fd number with the
-/// dumped close-on-exec flag. fds and processes that shared a description at dump time share one again.
+/// dumped close-on-exec flag and, when it had one, its owner for signal-driven I/O. fds and processes that shared a
+/// description at dump time share one again.
 /// </summary>
-public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, Log log)
+/// <param name="scratch">Scratch memory in the task, for the owner (F_SETOWN_EX) of descriptors that have one.</param>
+public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects shared, FdTransfer fds, RemoteScratch scratch, Log log)
 {
     public void Restore()
     {
@@ -21,6 +23,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
             var file = set.Files[fd.Id];
             var local = shared.File(fd.Id, () => Open(file));
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
         MemfdInodes.For(set).ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps

@@ -43,6 +43,23 @@ internal sealed class FileTable
 
     public uint NextId() => _nextId++;
 
+    /// <summary>--file-locks: held file locks are saved (filelocks.img); without it they stop the dump.</summary>
+    public bool SaveLocks { get; init; }
+
+    public List<file_lock_entry> Locks { get; } = new();
+    readonly HashSet<(uint Description, int Owner, uint Flag, uint Type, long Start, long Len)> _lockKeys = new();
+
+    /// <summary>
+    /// Records a lock once: a flock or OFD lock belongs to the open file description (the first process met holding
+    /// it takes it again on restore), a POSIX lock to its process.
+    /// </summary>
+    public void AddLock(uint descriptionId, file_lock_entry fileLock)
+    {
+        int owner = fileLock.Flag == FileLockDumper.Posix ? fileLock.Pid : 0;
+        if (_lockKeys.Add((descriptionId, owner, fileLock.Flag, fileLock.Type, fileLock.Start, fileLock.Len)))
+            Locks.Add(fileLock);
+    }
+
     public void Add(file_entry entry) => Entries.Add(entry);
 
     /// <summary>
@@ -82,6 +99,33 @@ internal sealed class FileTable
         Fown = new fown_entry { Uid = 0, Euid = 0, Signum = 0, PidType = 0, Pid = 0 },
     };
 
+    /// <summary>--link-remap: a deleted file that still has a link elsewhere keeps its inode through one more link.</summary>
+    public bool LinkRemap { get; init; }
+
+    /// <summary>The link_remap files this dump made, removed again if the dump fails.</summary>
+    public List<string> CreatedLinks { get; } = new();
+
+    /// <summary>
+    /// A file deleted under its name but still linked elsewhere (st_nlink > 0) keeps its inode, as CRIU does it with
+    /// --link-remap: one more link, "link_remap.ID" next to the deleted name, which the restore opens and removes.
+    /// False when that is not asked for or no link can be made there (the caller saves a ghost copy instead).
+    /// </summary>
+    public bool TryAddLinkRemap(uint fileId, string openable, string deletedPath, in FileStatus st)
+    {
+        if (!LinkRemap || st.st_nlink == 0 || st.Type != FileStatus.S_IFREG || Path.GetDirectoryName(deletedPath) is not { } directory)
+            return false;
+        var link = Path.Combine(directory, $"link_remap.{fileId}");
+        if (FileCalls.linkat(OpenFlags.AT_FDCWD, openable, OpenFlags.AT_FDCWD, link, AtSymlinkFollow) < 0)
+            return false;
+        CreatedLinks.Add(link);
+        var linkId = NextId();
+        Add(new file_entry { Type = fd_types.Reg, Id = linkId, Reg = Regular(linkId, link, (uint)OpenFlags.O_RDONLY, 0, st) });
+        Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = linkId, RemapType = remap_type.Linked });
+        return true;
+    }
+
+    const int AtSymlinkFollow = 0x400;
+
     /// <summary>Saves a deleted file's content as a ghost file image and points file <paramref name="fileId"/> at it.</summary>
     public void AddGhost(uint fileId, string openable, in FileStatus st)
     {
@@ -118,7 +162,7 @@ internal sealed class FileTable
     public bool HasPipeData(uint pipeId) => _pipesWithData.Contains(pipeId);
     public bool HasFifoData(uint pipeId) => _fifosWithData.Contains(pipeId);
 
-    /// <summary>files.img, pipes-data.img, fifo-data.img and remap-fpath.img (the last three only when they have entries).</summary>
+    /// <summary>files.img, pipes-data.img, fifo-data.img, remap-fpath.img and filelocks.img (all but the first only when they have entries).</summary>
     public void WriteImages()
     {
         ImageWriter.WriteFile(Path.Combine(_imagesDir, "files.img"), ImageKinds.Files, Entries);
@@ -127,6 +171,8 @@ internal sealed class FileTable
         WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)
             ImageWriter.WriteFile(Path.Combine(_imagesDir, "remap-fpath.img"), ImageKinds.RemapFpath, Remaps);
+        if (Locks.Count > 0)
+            ImageWriter.WriteFile(Path.Combine(_imagesDir, "filelocks.img"), ImageKinds.FileLocks, Locks);
     }
 
     void WriteData(string name, ImageKind kind, List<(pipe_data_entry Entry, byte[] Data)> data)

@@ -31,6 +31,16 @@ public static class RegularFiles
         return HeldFd.Open(reg.Name, flags, purpose);
     }
 
+    /// <summary>
+    /// Once every file is open: the links the dump made for deleted files (CRIU's link_remap files) go, as after a
+    /// CRIU restore; the restored descriptors keep the inode.
+    /// </summary>
+    public static void RemoveLinkRemaps(DumpSet set)
+    {
+        foreach (var remap in set.Remaps.Values.Where(r => r.RemapType == remap_type.Linked))
+            File.Delete(set.Files[remap.RemapId].Reg.Name);
+    }
+
     /// <summary>Like CRIU, refuse a regular file whose size changed: the program's view of it would not match.</summary>
     static void CheckSize(reg_file_entry reg)
     {

@@ -85,9 +85,16 @@ internal static unsafe class PageScanner
         runs.Add(new DumpRun(address, 1, flags, readable));
     }
 
+    /// <summary>
+    /// Private memory whose pages are the task's own; not MAP_DROPPABLE memory, which the kernel may zero whenever it
+    /// likes, so it comes back empty (as CRIU does it).
+    /// </summary>
     static bool HasPrivatePages(vma_entry vma) =>
         (vma.Status & (VmaStatus.AnonPrivate | VmaStatus.FilePrivate)) != 0
-        && (vma.Status & (VmaStatus.Vsyscall | VmaStatus.Vvar)) == 0;
+        && (vma.Status & (VmaStatus.Vsyscall | VmaStatus.Vvar)) == 0
+        && (vma.Flags & MapDroppable) == 0;
+
+    const uint MapDroppable = 0x08;
 
     static bool CanBeLazy(vma_entry vma) =>
         (vma.Flags & Mman.MAP_ANONYMOUS) != 0 && (vma.Flags & Mman.MAP_PRIVATE) != 0

@@ -23,12 +23,28 @@ public sealed unsafe class PipeRestorer(DumpSet set) : IDisposable
         if (!_pipes.TryGetValue(pipe.PipeId, out var ends))
             _pipes[pipe.PipeId] = ends = Create(pipe.PipeId);
         bool reading = (pipe.Flags & 3) == OpenFlags.O_RDONLY;
-        // Ferry holds both ends, so opening either side never waits for the other; O_NONBLOCK is dropped just after.
-        var fd = HeldFd.Open($"/proc/self/fd/{(reading ? ends.Read : ends.Write).Fd}",
-            (reading ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | OpenFlags.O_NONBLOCK, $"pipe {pipe.PipeId}");
+        var end = reading ? ends.Read : ends.Write;
+        HeldFd fd;
+        // pipe2's own descriptions lack the O_LARGEFILE every open() adds (and F_SETFL cannot clear): the first
+        // entry of each end that had none gets that description, the others a reopen.
+        if ((pipe.Flags & LargeFile) == 0 && _pipe2Given.Add((pipe.PipeId, reading)))
+        {
+            int dup = (int)LibC.syscall(Sys.fcntl, end.Fd, OpenFlags.F_DUPFD_CLOEXEC, 0, 0, 0, 0);
+            if (dup < 0) throw LinuxException.FromLastError($"fcntl(F_DUPFD_CLOEXEC) of pipe {pipe.PipeId}");
+            fd = new HeldFd(dup);
+        }
+        else
+        {
+            // Ferry holds both ends, so opening either side never waits for the other; O_NONBLOCK is dropped just after.
+            fd = HeldFd.Open($"/proc/self/fd/{end.Fd}",
+                (reading ? OpenFlags.O_RDONLY : OpenFlags.O_WRONLY) | OpenFlags.O_NONBLOCK, $"pipe {pipe.PipeId}");
+        }
         LibC.syscall(Sys.fcntl, fd.Fd, OpenFlags.F_SETFL, pipe.Flags & ~3u & ~(uint)OpenFlags.O_CLOEXEC, 0, 0, 0);
         return fd;
     }
+
+    const uint LargeFile = 0x8000; // O_LARGEFILE
+    readonly HashSet<(uint PipeId, bool Read)> _pipe2Given = new();
 
     (HeldFd, HeldFd) Create(uint pipeId)
     {

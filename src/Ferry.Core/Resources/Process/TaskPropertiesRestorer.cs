@@ -42,6 +42,20 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_CHILD_SUBREAPER, 1);
         if (tc.HasOomScoreAdj)
             File.WriteAllText($"/proc/{task.Pid}/oom_score_adj", tc.OomScoreAdj.ToString());
+        RestoreMembarrierRegistrations(tc.MembarrierRegistrationMask);
+    }
+
+    /// <summary>
+    /// membarrier registrations belong to the address space: each MEMBARRIER_CMD_REGISTER_* bit of the dumped mask is
+    /// issued again (without them the process's expedited barriers fail with EPERM).
+    /// </summary>
+    void RestoreMembarrierRegistrations(uint mask)
+    {
+        for (int bit = 0; bit < 32; bit++)
+            if ((mask & (1u << bit)) != 0)
+                task.SyscallOrThrow(Sys.membarrier, 1L << bit, 0, 0);
+        if (mask != 0)
+            log.Debug($"pid {task.Pid}: membarrier registrations 0x{mask:x}");
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Procfs;
@@ -14,6 +15,8 @@ namespace Ferry.Resources.TaskState;
 /// </summary>
 internal static class ThreadDumper
 {
+    const uint SchedResetOnFork = 0x40000000, SchedDeadline = 6;
+
     /// <param name="scratch">Scratch memory mapped in this thread's process, for the calls that return structs.</param>
     public static core_entry Dump(TracedTask thread, RemoteScratch scratch, bool isLeader)
     {
@@ -27,13 +30,13 @@ internal static class ThreadDumper
         var core = new thread_core_entry
         {
             FutexRla = robustHead, FutexRlaLen = (uint)robustLength,
-            SchedNice = (int)stat.Nice, SchedPolicy = stat.Policy,
+            SchedNice = (int)stat.Nice, SchedPolicy = SchedulingPolicy(thread.Tid),
             Sas = SignalDumper.AltStack(thread, scratch, 0),
             SignalsP = SignalDumper.Pending(thread, shared: false),
             Creds = CredentialsDumper.Dump(thread),
             Comm = ProcFile.ReadAllText(thread.Pid, $"task/{thread.Tid}/comm").TrimEnd('\n'),
         };
-        if (stat.Policy is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
+        if ((core.SchedPolicy & ~SchedResetOnFork) is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
         if (pdeathSig != 0) core.PdeathSig = (uint)pdeathSig;
         if (!isLeader) core.BlkSigset = thread.GetSigMask();
         var rseq = thread.GetRseqConfiguration();
@@ -49,6 +52,21 @@ internal static class ThreadDumper
             ThreadInfo = RegisterDumper.Dump(thread, clearTid),
             ThreadCore = core,
         };
+    }
+
+    /// <summary>
+    /// sched_getscheduler, unlike /proc's stat, includes SCHED_RESET_ON_FORK in the policy, as CRIU's image has it.
+    /// SCHED_DEADLINE's parameters (runtime, deadline, period) have no place in the image: refused, as a restore
+    /// could not bring them back.
+    /// </summary>
+    static uint SchedulingPolicy(int tid)
+    {
+        long policy = LibC.syscall(Sys.sched_getscheduler, tid, 0, 0, 0, 0, 0);
+        if (policy < 0)
+            throw LinuxException.FromLastError("sched_getscheduler", tid);
+        if ((policy & ~SchedResetOnFork) == SchedDeadline)
+            throw new FerryException($"thread {tid} runs under SCHED_DEADLINE, which ferry cannot checkpoint; the process was left running untouched");
+        return (uint)policy;
     }
 
     /// <summary>get_robust_list works on another thread without stopping it (the dumper is its tracer).</summary>
