@@ -39,8 +39,6 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             try
             {
                 using (var shared = new SharedObjects(set))
-                using (Resources.Memfd.MemfdInodes.For(set))
-                using (Resources.Files.GhostFiles.For(set))
                 {
                     var fileTables = new HashSet<uint>();
                     foreach (var process in tree.Processes)

@@ -1,3 +1,5 @@
+using Ferry.Resources.Files;
+using Ferry.Resources.Memfd;
 using Ferry.Resources.Pipes;
 
 namespace Ferry.Restore;
@@ -6,7 +8,7 @@ namespace Ferry.Restore;
 /// What the processes of one restore share, made once and held by Ferry until every process has its copy: open file
 /// descriptions by file id (one offset for every fd and process that shared it), pipes and FIFOs (one refill of their
 /// unread data), and shared anonymous memory objects by shmid (every process that mapped one maps the same pages
-/// again). Ghost files and memfd inodes are kept per dump set by their own types (GhostFiles, MemfdInodes).
+/// again), ghost files (one inode for every description and mapping of a deleted file) and memfd inodes.
 /// </summary>
 public sealed class SharedObjects(DumpSet set) : IDisposable
 {
@@ -15,6 +17,8 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
 
     public PipeRestorer Pipes { get; } = new(set);
     public FifoRestorer Fifos { get; } = new(set);
+    public GhostFiles Ghosts { get; } = new(set);
+    public MemfdInodes Memfds { get; } = new(set);
 
     /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
     public HeldFd File(uint id, Func<HeldFd> open)
@@ -35,5 +39,7 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
             held.Dispose();
         Pipes.Dispose();
         Fifos.Dispose();
+        Ghosts.Dispose();
+        Memfds.Dispose();
     }
 }

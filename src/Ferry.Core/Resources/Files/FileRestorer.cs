@@ -1,7 +1,6 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
-using Ferry.Resources.Memfd;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -26,7 +25,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
             FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
-        MemfdInodes.For(set).ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
+        shared.Memfds.ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
     }
 
     HeldFd Open(file_entry file) => file.Type switch
@@ -34,13 +33,13 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Reg => OpenRegular(file.Reg),
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
-        fd_types.Memfd => MemfdInodes.For(set).OpenDescriptor(file.Memfd),
+        fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
     HeldFd OpenRegular(reg_file_entry reg)
     {
-        var local = RegularFiles.Open(set, reg, (int)reg.Flags, $"file {reg.Id}");
+        var local = RegularFiles.Open(set, shared.Ghosts, reg, (int)reg.Flags, $"file {reg.Id}");
         if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {
             local.Dispose();

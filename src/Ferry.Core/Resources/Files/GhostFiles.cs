@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
@@ -15,15 +14,11 @@ namespace Ferry.Resources.Files;
 /// </summary>
 public sealed class GhostFiles : IDisposable
 {
-    static readonly ConditionalWeakTable<DumpSet, GhostFiles> OfSet = new();
-
     readonly DumpSet _set;
     readonly Dictionary<uint, HeldFd> _made = new();
 
-    GhostFiles(DumpSet set) => _set = set;
-
-    /// <summary>The ghosts of <paramref name="set"/>; the restore engine disposes them when the restore ends.</summary>
-    public static GhostFiles For(DumpSet set) => OfSet.GetValue(set, static s => new GhostFiles(s));
+    /// <summary>The ghosts of <paramref name="set"/>, made on first use; one set of them serves the whole tree.</summary>
+    public GhostFiles(DumpSet set) => _set = set;
 
     /// <summary>A new description of the ghost of <paramref name="reg"/>, opened with <paramref name="flags"/>.</summary>
     public HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
@@ -38,7 +33,6 @@ public sealed class GhostFiles : IDisposable
         foreach (var fd in _made.Values)
             fd.Dispose();
         _made.Clear();
-        OfSet.Remove(_set);
     }
 
     static HeldFd Make(reg_file_entry reg, GhostFile ghost)

@@ -18,13 +18,13 @@ public static class RegularFiles
     /// <summary>O_TMPFILE is this bit with O_DIRECTORY; both only said how the file was made.</summary>
     const int TmpFile = 0x400000;
 
-    public static HeldFd Open(DumpSet set, reg_file_entry reg, int flags, string purpose)
+    public static HeldFd Open(DumpSet set, GhostFiles ghosts, reg_file_entry reg, int flags, string purpose)
     {
         flags &= ~CreationFlags;
         if ((flags & TmpFile) != 0)
             flags &= ~(TmpFile | OpenFlags.O_DIRECTORY);
         if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
-            return GhostFiles.For(set).Open(reg, set.Ghosts[remap.RemapId], flags);
+            return ghosts.Open(reg, set.Ghosts[remap.RemapId], flags);
         if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
             return HeldFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
         CheckSize(reg);

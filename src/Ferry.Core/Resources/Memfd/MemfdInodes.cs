@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using Ferry.Diagnostics;
 using Ferry.Images;
@@ -22,17 +21,14 @@ public sealed unsafe class MemfdInodes : IDisposable
 {
     const uint SealSeal = 1;
     const uint MfdAllowSealing = 2;
-    static readonly ConditionalWeakTable<DumpSet, MemfdInodes> OfSet = new();
 
     readonly DumpSet _set;
     readonly Dictionary<ulong, (HeldFd Fd, uint PendingSeals)> _created = new();
     readonly HashSet<ulong> _originalGiven = new();
     Dictionary<ulong, memfd_inode_entry>? _entries;
 
-    MemfdInodes(DumpSet set) => _set = set;
-
-    /// <summary>The inodes of <paramref name="set"/>; the restore engine disposes them when the restore ends.</summary>
-    public static MemfdInodes For(DumpSet set) => OfSet.GetValue(set, static s => new MemfdInodes(s));
+    /// <summary>The memfd inodes of <paramref name="set"/>, made on first use; one set of them serves the whole tree.</summary>
+    public MemfdInodes(DumpSet set) => _set = set;
 
     /// <summary>An fd to map the memfd behind MEMFD file <paramref name="fileId"/> with access <paramref name="flags"/>.</summary>
     public HeldFd OpenForMapping(uint fileId, int flags) => Open(fileId, flags, mapping: true);
@@ -86,7 +82,6 @@ public sealed unsafe class MemfdInodes : IDisposable
         foreach (var (fd, _) in _created.Values)
             fd.Dispose();
         _created.Clear();
-        OfSet.Remove(_set);
     }
 
     HeldFd Inode(ulong id)

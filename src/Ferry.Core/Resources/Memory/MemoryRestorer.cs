@@ -142,8 +142,8 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                     int openFlags = Vma.Is(vma, Vma.FileShared) ? (int)(vma.Fdflags & 3) : OpenFlags.O_RDONLY;
                     if (!taskFds.TryGetValue((vma.Shmid, openFlags), out int taskFd))
                     {
-                        using var local = Vma.Is(vma, Vma.Memfd) ? MemfdInodes.For(set).OpenForMapping((uint)vma.Shmid, openFlags)
-                            : RegularFiles.Open(set, set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
+                        using var local = Vma.Is(vma, Vma.Memfd) ? sharedObjects.Memfds.OpenForMapping((uint)vma.Shmid, openFlags)
+                            : RegularFiles.Open(set, sharedObjects.Ghosts, set.Files[(uint)vma.Shmid].Reg, openFlags, $"mapped at 0x{vma.Start:x}");
                         taskFds[(vma.Shmid, openFlags)] = taskFd = fds.Take(local.Fd);
                     }
                     fd = taskFd;
