@@ -36,6 +36,24 @@ public class PidNamespaceRestoreTests
         Assert.True(CriuVector.IsAlive(parentHolder.Pid) && CriuVector.IsAlive(childHolder.Pid), "a holder of the PIDs was harmed");
     }
 
+    [CriuVectorFact]
+    public void Without_d_ferry_waits_for_the_root_in_the_new_namespace_and_exits_with_its_status()
+    {
+        using var vector = CriuVector.Prepare("pipe-tree", needPid: false);
+        var start = new System.Diagnostics.ProcessStartInfo(FerryBinary.Path!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "restore", "-D", vector.Images, "--pidns", "new" }) start.ArgumentList.Add(arg);
+        using var ferry = System.Diagnostics.Process.Start(start)!; // ferry itself is never traced here
+        var line = ferry.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"ferry printed nothing: {ferry.StandardError.ReadToEnd()}");
+        Assert.StartsWith("pid 30400 (in the new pid namespace) is pid ", line);
+        int here = int.Parse(line.Split(' ')[^2]);
+        Assert.False(ferry.HasExited, "ferry did not wait for the restored tree");
+
+        var (exitCode, output) = vector.Check(here); // the parent checks itself and its child, then exits 0
+        Assert.True(exitCode == 0, output);
+        Assert.True(ferry.WaitForExit(TimeSpan.FromSeconds(20)), "ferry did not exit after its restored root did");
+        Assert.Equal(0, ferry.ExitCode);
+    }
+
     [RootFerryBinaryFact]
     public void A_tree_started_by_ferry_run_is_restored_twice_side_by_side_each_in_a_namespace_of_its_own()
     {
