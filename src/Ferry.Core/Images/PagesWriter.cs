@@ -67,6 +67,26 @@ public sealed class PagesWriter : IDisposable
         Append(data);
     }
 
+    /// <summary>
+    /// Adds the pages of <paramref name="data"/> (at <paramref name="address"/>) that are not all zeros, as CRIU stores
+    /// the contents of shared objects: a page right after the last present run extends it, any other starts a run.
+    /// </summary>
+    public void AddNonZeroPages(ulong address, ReadOnlySpan<byte> data)
+    {
+        PageCount(data);
+        for (int page = 0; page < data.Length; page += PageRun.PageSize)
+        {
+            var bytes = data.Slice(page, PageRun.PageSize);
+            if (!bytes.ContainsAnyExcept((byte)0))
+                continue;
+            ulong at = address + (ulong)page;
+            if (at == lastEnd && entries.Count > 0 && (entries[^1].Flags & (uint)PageMapFlags.Present) != 0)
+                ExtendRun(bytes);
+            else
+                AddPresent(at, bytes);
+        }
+    }
+
     /// <summary>Records a run without data here (PE_PARENT or PE_LAZY only).</summary>
     public void AddAbsent(ulong address, ulong pageCount, PageMapFlags flags)
     {

@@ -92,7 +92,6 @@ internal sealed class MemfdDumper(string imagesDir)
         using var file = new SafeFileHandle(fd, ownsHandle: false);
         var chunk = new byte[ChunkBytes];
         int pageSize = Environment.SystemPageSize;
-        bool extending = false;
         for (ulong offset = 0; offset < inode.Size; offset += ChunkBytes)
         {
             int length = (int)Math.Min(ChunkBytes, inode.Size - offset);
@@ -106,19 +105,9 @@ internal sealed class MemfdDumper(string imagesDir)
                 throw new FerryException($"{path}: cannot read the memfd's contents: {e.Message}");
             }
             // The last page is written whole, zero-padded past the end of the file, as a page of the pagemap.
-            chunk.AsSpan(read, (length + pageSize - 1) / pageSize * pageSize - read).Clear();
-            for (int page = 0; page < length; page += pageSize)
-            {
-                var data = chunk.AsSpan(page, pageSize);
-                if (!data.ContainsAnyExcept((byte)0))
-                {
-                    extending = false;
-                    continue;
-                }
-                if (extending) writer.ExtendRun(data);
-                else writer.AddPresent(offset + (ulong)page, data);
-                extending = true;
-            }
+            int wholePages = (length + pageSize - 1) / pageSize * pageSize;
+            chunk.AsSpan(read, wholePages - read).Clear();
+            writer.AddNonZeroPages(offset, chunk.AsSpan(0, wholePages));
         }
         writer.Complete();
         BytesWritten += writer.PresentBytes;

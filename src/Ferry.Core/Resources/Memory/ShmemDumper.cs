@@ -62,23 +62,11 @@ internal sealed class ShmemDumper
         {
             using var file = File.OpenHandle(path);
             var chunk = new byte[ChunkBytes];
-            var extending = false;
             for (ulong offset = 0; offset < end; offset += ChunkBytes)
             {
                 var length = (int)Math.Min(ChunkBytes, end - offset);
                 var read = ReadFully(file, chunk.AsSpan(0, length), (long)offset);
-                for (var page = 0; page < read; page += (int)PageScanner.PageSize)
-                {
-                    var data = chunk.AsSpan(page, (int)PageScanner.PageSize);
-                    if (!data.ContainsAnyExcept((byte)0))
-                    {
-                        extending = false;
-                        continue;
-                    }
-                    if (extending) writer.ExtendRun(data);
-                    else writer.AddPresent(offset + (ulong)page, data);
-                    extending = true;
-                }
+                writer.AddNonZeroPages(offset, chunk.AsSpan(0, read / (int)PageScanner.PageSize * (int)PageScanner.PageSize));
                 if (read < length) break; // past the end of the object
             }
             writer.Complete();
