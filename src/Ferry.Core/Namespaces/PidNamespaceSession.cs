@@ -91,18 +91,9 @@ public sealed class PidNamespaceSession : IDisposable
     }
 
     /// <summary>The PID in our namespace of the init's child whose PID inside is <paramref name="innerPid"/>.</summary>
-    public int HostPidOf(int innerPid)
-    {
-        foreach (int child in ProcTasks.ReadChildren(InitPid, InitPid))
-        {
-            try
-            {
-                if (ProcStatusFile.Read(child).NSpid is [.., var inner] && inner == innerPid) return child;
-            }
-            catch (ProcessNotFoundException) { } // exited meanwhile
-        }
-        throw new FerryException($"{InitImage.Comm} (pid {InitPid}) has no child with pid {innerPid} in its namespace");
-    }
+    public int HostPidOf(int innerPid) =>
+        ProcTasks.WithInnerPid(ProcTasks.ReadChildren(InitPid, InitPid), innerPid)
+        ?? throw new FerryException($"{InitImage.Comm} (pid {InitPid}) has no child with pid {innerPid} in its namespace");
 
     /// <summary>Ends our part: the namespace lives on under its init. Only after <see cref="Adopt"/> (else the init exits at once).</summary>
     public void Detach()

@@ -34,6 +34,24 @@ public static class ProcTasks
         return children;
     }
 
+    /// <summary>
+    /// Of <paramref name="candidates"/> (PIDs or TIDs as seen here), the one whose id in its own, innermost pid
+    /// namespace is <paramref name="innerPid"/> (the last NSpid entry); null when none is. Tasks gone meanwhile are skipped.
+    /// </summary>
+    public static int? WithInnerPid(IEnumerable<int> candidates, int innerPid)
+    {
+        foreach (int candidate in candidates)
+        {
+            try
+            {
+                if (ProcStatusFile.Read(candidate).NSpid is [.., var inner] && inner == innerPid)
+                    return candidate;
+            }
+            catch (ProcessNotFoundException) { }
+        }
+        return null;
+    }
+
     public static List<int> ParseChildren(ReadOnlySpan<byte> text, string source = "children")
     {
         var pids = new List<int>();

@@ -97,14 +97,9 @@ public sealed unsafe class HuskLauncher : IDisposable
     }
 
     /// <summary>Our child (CLONE_PARENT made the husk ours) whose PID in its own namespace is <paramref name="innerPid"/>.</summary>
-    static int FindOwnChildWithInnerPid(int innerPid)
-    {
-        foreach (var task in Directory.EnumerateDirectories($"/proc/{Environment.ProcessId}/task"))
-            foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                if (Procfs.ProcStatusFile.Read(int.Parse(child)).NSpid is [_, .., var inner] && inner == innerPid)
-                    return int.Parse(child);
-        throw new IOException($"the husk with pid {innerPid} in its new namespace is not among this process's children");
-    }
+    static int FindOwnChildWithInnerPid(int innerPid) =>
+        Procfs.ProcTasks.WithInnerPid(Procfs.ProcTasks.ReadAllChildren(Environment.ProcessId), innerPid)
+        ?? throw new IOException($"the husk with pid {innerPid} in its new namespace is not among this process's children");
 
     static void Check(int rc, string what)
     {
