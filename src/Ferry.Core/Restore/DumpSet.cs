@@ -144,7 +144,7 @@ public sealed class DumpSet
             if (ZombieImages.IsZombie(core))
                 zombies.Add(ZombieImages.Load(set, process, core));
             else
-                tasks.Add(TaskImages.Load(set, entry, files));
+                tasks.Add(TaskImages.Load(set, entry, core, files));
         }
         if (tasks.Count == 0 || tasks[0].Process != pstree[0].As<pstree_entry>())
             throw set.Defect("pstree.img", 0, "a living process as the root of the tree");

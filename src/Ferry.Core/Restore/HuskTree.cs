@@ -144,16 +144,9 @@ public sealed class HuskTree
     }
 
     /// <summary>The TID on this side of a task cloned inside a pid namespace: the one whose NSpid ends in <paramref name="innerTid"/>.</summary>
-    static int HostTid(TracedTask parent, int innerTid, bool thread)
-    {
-        var candidates = thread
-            ? Directory.EnumerateDirectories($"/proc/{parent.Pid}/task").Select(d => int.Parse(Path.GetFileName(d)))
-            : File.ReadAllText($"/proc/{parent.Pid}/task/{parent.Tid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
-        foreach (int candidate in candidates)
-            if (Procfs.ProcStatusFile.Read(candidate).NSpid is [.., var inner] && inner == innerTid)
-                return candidate;
-        throw new FerryException($"the task cloned with inner PID {innerTid} by {parent} is not visible from here");
-    }
+    static int HostTid(TracedTask parent, int innerTid, bool thread) =>
+        Procfs.ProcTasks.WithInnerPid(thread ? Procfs.ProcTasks.ReadThreadIds(parent.Pid) : Procfs.ProcTasks.ReadChildren(parent.Pid, parent.Tid), innerTid)
+        ?? throw new FerryException($"the task cloned with inner PID {innerTid} by {parent} is not visible from here");
 
     /// <summary>
     /// Process groups, once every process of every session exists: group leaders first, then the members join
@@ -197,13 +190,7 @@ public sealed class HuskTree
 
     static void EndGroupHelper(uint pid, TracedTask helper, TracedTask parent)
     {
-        var regs = helper.GetRegisters();
-        regs.rip = helper.SyscallInstruction;
-        regs.rax = Sys.exit_group;
-        regs.orig_rax = ulong.MaxValue;
-        regs.rdi = 0;
-        helper.SetRegisters(regs);
-        helper.Detach();
+        DetachInto(helper, Sys.exit_group, 0);
         parent.SyscallOrThrow(Sys.wait4, pid, 0, Wait.__WALL, 0);
         TakeBackSigchld(parent);
     }
@@ -236,13 +223,7 @@ public sealed class HuskTree
             task.SetSigMask(0);
             // An exit runs exit_group with the code; a death by signal waits in pause() for the signal sent once
             // the husk is no longer traced (SIGKILL would not wait for the detach).
-            var regs = task.GetRegisters();
-            regs.rip = task.SyscallInstruction;
-            regs.rax = (ulong)(signal == 0 ? Sys.exit_group : Sys.pause);
-            regs.orig_rax = ulong.MaxValue;
-            regs.rdi = (ulong)code;
-            task.SetRegisters(regs);
-            task.Detach();
+            DetachInto(task, signal == 0 ? Sys.exit_group : Sys.pause, code);
             if (signal != 0 && LibC.kill(task.Pid, signal) < 0)
                 throw LinuxException.FromLastError("kill", task.Pid);
             Poll(() => Procfs.ProcStatFile.Read(task.Pid).State == 'Z', $"zombie {zombie.Pid} to exit");
@@ -250,6 +231,18 @@ public sealed class HuskTree
             TakeBackSigchld(parent);
             _log.Debug($"pid {zombie.Pid}: a zombie again (wait status 0x{zombie.WaitStatus:x})");
         }
+    }
+
+    /// <summary>Lets a husk go with its registers set to run one last system call (exit_group or pause) with one argument.</summary>
+    static void DetachInto(TracedTask task, long syscall, long argument)
+    {
+        var regs = task.GetRegisters();
+        regs.rip = task.SyscallInstruction;
+        regs.rax = (ulong)syscall;
+        regs.orig_rax = ulong.MaxValue;
+        regs.rdi = (ulong)argument;
+        task.SetRegisters(regs);
+        task.Detach();
     }
 
     /// <summary>Like CRIU: a status naming a signal whose default action is not to terminate becomes SIGABRT.</summary>

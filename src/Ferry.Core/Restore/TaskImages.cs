@@ -20,7 +20,8 @@ public sealed class TaskImages
     public int Pid => (int)Process.Pid;
     public core_entry Leader => Threads[0];
 
-    internal static TaskImages Load(DumpSet.Loader set, ImageEntry pstreeEntry, IReadOnlyDictionary<uint, file_entry> files)
+    /// <param name="leaderCore">core-PID.img of the leader, already read by the caller.</param>
+    internal static TaskImages Load(DumpSet.Loader set, ImageEntry pstreeEntry, core_entry leaderCore, IReadOnlyDictionary<uint, file_entry> files)
     {
         var process = pstreeEntry.As<pstree_entry>();
         if (process.Pid == 0)
@@ -33,7 +34,7 @@ public sealed class TaskImages
         foreach (uint tid in process.Threads)
         {
             string name = $"core-{tid}.img";
-            var core = set.One<core_entry>(name, ImageKinds.Core);
+            var core = tid == pid ? leaderCore : set.One<core_entry>(name, ImageKinds.Core);
             if (core.Mtype != core_entry.Types.march.X8664 || core.ThreadInfo is null)
                 throw set.Defect(name, 0, $"an x86_64 core with thread_info, found {core.Mtype}");
             if (core.ThreadInfo.Gpregs.Mode == user_x86_regs_mode.Compat)
