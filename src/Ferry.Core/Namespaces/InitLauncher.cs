@@ -29,8 +29,8 @@ internal static unsafe class InitLauncher
         var actions = NativeMemory.AllocZeroed(LibC.PosixSpawnFileActionsSize);
         var attr = NativeMemory.AllocZeroed(LibC.PosixSpawnAttrSize);
         var sigset = NativeMemory.AllocZeroed(LibC.SigSetSize);
-        var cArgv = CStrings([InitImage.Comm, .. argv]);
-        var cEnvp = CStrings(environment);
+        var cArgv = CStringArray.Allocate([InitImage.Comm, .. argv]);
+        var cEnvp = CStringArray.Allocate(environment);
         int launcher;
         try
         {
@@ -61,8 +61,8 @@ internal static unsafe class InitLauncher
             NativeMemory.Free(actions);
             NativeMemory.Free(attr);
             NativeMemory.Free(sigset);
-            FreeCStrings(cArgv);
-            FreeCStrings(cEnvp);
+            CStringArray.Free(cArgv);
+            CStringArray.Free(cEnvp);
         }
 
         var status = new WaitStatus(NamespaceNative.WaitFor(launcher));
@@ -78,18 +78,5 @@ internal static unsafe class InitLauncher
     static void Check(int error, string call)
     {
         if (error != 0) throw new LinuxException(call, 0, error);
-    }
-
-    static byte** CStrings(IReadOnlyList<string> strings)
-    {
-        var array = (byte**)NativeMemory.AllocZeroed((nuint)(strings.Count + 1), (nuint)sizeof(byte*));
-        for (int i = 0; i < strings.Count; i++) array[i] = (byte*)Marshal.StringToCoTaskMemUTF8(strings[i]);
-        return array;
-    }
-
-    static void FreeCStrings(byte** array)
-    {
-        for (var p = array; *p != null; p++) Marshal.FreeCoTaskMem((nint)(*p));
-        NativeMemory.Free(array);
     }
 }

@@ -75,8 +75,8 @@ public sealed unsafe class ChildProcess : IDisposable
         var actions = NativeMemory.AllocZeroed(LibC.PosixSpawnFileActionsSize);
         var attr = NativeMemory.AllocZeroed(LibC.PosixSpawnAttrSize);
         var sigset = NativeMemory.AllocZeroed(LibC.SigSetSize);
-        var argv = ToCStrings([options.ArgumentZero ?? options.Program, .. options.Arguments]);
-        var envp = ToCStrings(options.Environment ?? CurrentEnvironment());
+        var argv = CStringArray.Allocate([options.ArgumentZero ?? options.Program, .. options.Arguments]);
+        var envp = CStringArray.Allocate(options.Environment ?? CurrentEnvironment());
         try
         {
             Check(LibC.posix_spawn_file_actions_init(actions), "posix_spawn_file_actions_init");
@@ -110,8 +110,8 @@ public sealed unsafe class ChildProcess : IDisposable
             NativeMemory.Free(actions);
             NativeMemory.Free(attr);
             NativeMemory.Free(sigset);
-            FreeCStrings(argv);
-            FreeCStrings(envp);
+            CStringArray.Free(argv);
+            CStringArray.Free(envp);
         }
     }
 
@@ -188,17 +188,4 @@ public sealed unsafe class ChildProcess : IDisposable
     static string[] CurrentEnvironment() =>
         System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Select(e => $"{e.Key}={e.Value}").ToArray();
-
-    static byte** ToCStrings(IReadOnlyList<string> strings)
-    {
-        var array = (byte**)NativeMemory.AllocZeroed((nuint)(strings.Count + 1), (nuint)sizeof(byte*));
-        for (var i = 0; i < strings.Count; i++) array[i] = (byte*)Marshal.StringToCoTaskMemUTF8(strings[i]);
-        return array;
-    }
-
-    static void FreeCStrings(byte** array)
-    {
-        for (var p = array; *p != null; p++) Marshal.FreeCoTaskMem((nint)(*p));
-        NativeMemory.Free(array);
-    }
 }
