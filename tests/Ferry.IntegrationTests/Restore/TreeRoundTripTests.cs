@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ferry.Images.Protos;
 using Ferry.IntegrationTests.Dump;
 using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
@@ -283,12 +284,12 @@ public sealed partial class TreeRoundTripTests
     static Dictionary<string, long> RoundTrip(DumpTarget target, string[]? roles, params string[] dumpOptions)
     {
         CriuVector.BecomeSubreaper();
-        var pids = new[] { target.Pid }.Concat(Children(target.Pid)).ToList();
         var dump = target.Dump(dumpOptions);
         Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}\n{target.DumpLog}");
         target.Process.WaitForExit(TimeSpan.FromSeconds(10));
-        foreach (var pid in pids)
-            CriuVector.WaitUntilGone(pid);
+        // Every process the images hold, not the ones listed before the dump: a shell may fork more meanwhile.
+        foreach (var process in Dump.Images.Entries<pstree_entry>(target.Image("pstree.img")))
+            CriuVector.WaitUntilGone((int)process.Pid);
         var atDump = (roles ?? Directory.GetFiles(target.WorkDir, "*.log").Select(f => Path.GetFileNameWithoutExtension(f)!))
             .ToDictionary(r => r, r => target.LastCount(r));
 
