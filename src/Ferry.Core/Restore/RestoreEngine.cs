@@ -34,35 +34,43 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var session = ownNamespace ? PidNamespaceSession.Create() : null;
         try
         {
-            var tree = BuildTree(set, tracer, session, namespaceInit);
-            int rootPid = tree.Processes[0].Leader.Pid;
-            try
-            {
-                using (var shared = new SharedObjects(set))
-                {
-                    var fileTables = new HashSet<uint>();
-                    foreach (var process in tree.Processes)
-                        new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
-                }
-                Resources.Files.RegularFiles.RemoveLinkRemaps(set);
-                if (request.PidFile is { } pidFile)
-                    File.WriteAllText(pidFile, $"{rootPid}\n");
-                tree.Release();
-            }
-            catch
-            {
-                tree.Kill(tree.Processes[0].Leader);
-                throw;
-            }
+            // Every ptrace request must come from the tracer thread: running the whole rebuild there saves two thread
+            // switches per request (half the context switches and ~40% of the CPU time of a 100-process restore).
+            var tree = tracer.Run(() => Rebuild(set, tracer, session, namespaceInit));
             session?.Adopt(set.Root.Pid);
             var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            log.Info($"restored pid {set.Root.Pid}{(session is null ? "" : $" (pid {rootPid} here, in a new pid namespace)")} " +
+            log.Info($"restored pid {set.Root.Pid}{(session is null ? "" : $" (pid {tree.Processes[0].Leader.Pid} here, in a new pid namespace)")} " +
                 $"with {tree.Processes.Sum(p => p.Threads.Count)} task(s) in {ms:F1} ms");
             return new RestoredTree(tree.Processes.Select(p => (p.Images.Pid, p.Leader.Pid)).ToList(), session, session is not null || namespaceInit);
         }
         catch
         {
             session?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Builds the husk tree, rebuilds every process in it and releases them all; on failure kills it.</summary>
+    HuskTree Rebuild(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit)
+    {
+        var tree = BuildTree(set, tracer, session, namespaceInit);
+        try
+        {
+            using (var shared = new SharedObjects(set))
+            {
+                var fileTables = new HashSet<uint>();
+                foreach (var process in tree.Processes)
+                    new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
+            }
+            Resources.Files.RegularFiles.RemoveLinkRemaps(set);
+            if (request.PidFile is { } pidFile)
+                File.WriteAllText(pidFile, $"{tree.Processes[0].Leader.Pid}\n");
+            tree.Release();
+            return tree;
+        }
+        catch
+        {
+            tree.Kill(tree.Processes[0].Leader);
             throw;
         }
     }

@@ -3,7 +3,8 @@ namespace Ferry.IntegrationTests.Support;
 /// <summary>Waits for something a real process does in its own time.</summary>
 public static class Poll
 {
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    // Generous: a loaded 2-core CI machine runs the programs slowly; only a failing test waits this long.
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     public static void Until(Func<bool> condition, string what)
     {
