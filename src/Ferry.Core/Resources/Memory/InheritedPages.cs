@@ -18,7 +18,6 @@ namespace Ferry.Resources.Memory;
 /// </summary>
 internal sealed class InheritedPages
 {
-    const int ChunkBytes = 1 << 20;
     static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
 
     readonly TracedTask _task;
@@ -89,37 +88,95 @@ internal sealed class InheritedPages
 
     /// <summary>
     /// Of <paramref name="runs"/> (each inside a kept VMA) the pages whose dumped bytes differ from the inherited
-    /// ones: only they need writing. Reading goes through /proc/PID/mem, which also reads memory without PROT_READ.
+    /// ones: only they need writing. The inherited page is the parent's as its images have it (its memory was rebuilt
+    /// from them), so where the parent's pages image holds it the two images are compared, with no access to the task;
+    /// where the parent's page is itself stored in an ancestor's images (--cow-pages-once) the task's memory is read
+    /// (/proc/PID/mem: process_vm_readv would pin the page, and the kernel unshares a copy-on-write page pinned so);
+    /// where the parent had no page (zero, or the file's), the dumped page is written without a look.
     /// </summary>
-    public List<PageRange> Differing(IEnumerable<PageRange> runs, out ulong sameBytes)
+    public unsafe List<PageRange> Differing(IReadOnlyList<PageRange> runs, out ulong sameBytes)
     {
         sameBytes = 0;
         var differing = new List<PageRange>();
-        using var pages = File.OpenHandle(_images.Pages.PagesPath);
-        using var memory = File.OpenHandle($"/proc/{_task.Pid}/mem", FileMode.Open, FileAccess.Read);
-        var dumped = new byte[ChunkBytes];
-        var here = new byte[ChunkBytes];
-        foreach (var run in runs)
-            for (ulong done = 0; done < run.Length; done += ChunkBytes)
-            {
-                int length = (int)Math.Min(ChunkBytes, run.Length - done);
-                ReadFully(pages, dumped.AsSpan(0, length), run.FileOffset + (long)done, _images.Pages.PagesPath);
-                ReadFully(memory, here.AsSpan(0, length), (long)(run.Address + done), $"the memory of pid {_task.Pid}");
-                for (int page = 0; page < length; page += (int)PageSize)
+        if (runs.Count == 0 || _parent is null)
+            return differing;
+        using var dumped = MappedImage.Open(_images.Pages.PagesPath);
+        using var inherited = MappedImage.Open(_parent.Pages.PagesPath);
+        SafeFileHandle? memory = null;
+        var here = new byte[PageSize];
+        var parentRuns = _parent.Pages.Runs;
+        var parentOnce = _parent.Pages.ParentRuns;
+        int run = 0, once = 0;
+        try
+        {
+            foreach (var piece in runs)
+                for (ulong done = 0; done < piece.Length; done += PageSize)
                 {
-                    if (dumped.AsSpan(page, (int)PageSize).SequenceEqual(here.AsSpan(page, (int)PageSize)))
+                    ulong address = piece.Address + done;
+                    long offset = piece.FileOffset + (long)done;
+                    var page = dumped.Page(offset);
+                    while (run < parentRuns.Count && parentRuns[run].End <= address) run++;
+                    while (once < parentOnce.Count && parentOnce[once].End <= address) once++;
+                    bool same;
+                    if (run < parentRuns.Count && parentRuns[run].Address <= address)
+                        same = page.SequenceEqual(inherited.Page(parentRuns[run].FileOffset + (long)(address - parentRuns[run].Address)));
+                    else if (once < parentOnce.Count && parentOnce[once].Address <= address)
                     {
-                        sameBytes += PageSize;
-                        continue;
+                        memory ??= File.OpenHandle($"/proc/{_task.Pid}/mem", FileMode.Open, FileAccess.Read);
+                        ReadFully(memory, here, (long)address, $"the memory of pid {_task.Pid}");
+                        same = page.SequenceEqual(here);
                     }
-                    var piece = new PageRange(run.Address + done + (ulong)page, PageSize, run.FileOffset + (long)done + page);
-                    if (differing.Count > 0 && differing[^1].End == piece.Address && differing[^1].FileOffset + (long)differing[^1].Length == piece.FileOffset)
+                    else
+                        same = false;
+                    if (same)
+                        sameBytes += PageSize;
+                    else if (differing.Count > 0 && differing[^1].End == address && differing[^1].FileOffset + (long)differing[^1].Length == offset)
                         differing[^1] = differing[^1] with { Length = differing[^1].Length + PageSize };
                     else
-                        differing.Add(piece);
+                        differing.Add(new PageRange(address, PageSize, offset));
                 }
-            }
+        }
+        finally
+        {
+            memory?.Dispose();
+        }
         return differing;
+    }
+
+    /// <summary>A pages image mapped read-only, to compare pages straight from the page cache.</summary>
+    sealed unsafe class MappedImage : IDisposable
+    {
+        readonly byte* _start;
+        readonly long _length;
+
+        MappedImage(byte* start, long length)
+        {
+            _start = start;
+            _length = length;
+        }
+
+        public static MappedImage Open(string path)
+        {
+            using var file = File.OpenHandle(path);
+            long length = RandomAccess.GetLength(file);
+            if (length == 0)
+                return new MappedImage(null, 0);
+            nint mapping = LibC.mmap(0, (nuint)length, Mman.PROT_READ, Mman.MAP_PRIVATE, (int)file.DangerousGetHandle(), 0);
+            if (mapping == -1)
+                throw new FerryException($"cannot map {path}: {Errno.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+            return new MappedImage((byte*)mapping, length);
+        }
+
+        /// <summary>The page at <paramref name="offset"/> (the pagemap was checked against the file's size when loaded).</summary>
+        public ReadOnlySpan<byte> Page(long offset) =>
+            offset >= 0 && offset + (long)PageSize <= _length ? new ReadOnlySpan<byte>(_start + offset, (int)PageSize)
+                : throw new FerryException($"page at offset {offset} beyond the {_length} bytes of a pages image");
+
+        public void Dispose()
+        {
+            if (_start != null)
+                LibC.munmap((nint)_start, (nuint)_length);
+        }
     }
 
     /// <summary>

@@ -189,7 +189,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         if (inherited.Areas.Count > 0)
         {
             ulong dropped = inherited.DropAbsent();
-            var differing = inherited.Differing(runs.Where(inherited.Contains), out ulong same);
+            var differing = inherited.Differing(runs.Where(inherited.Contains).ToList(), out ulong same);
             runs = runs.Where(r => !inherited.Contains(r)).Concat(differing).OrderBy(r => r.Address).ToList();
             log.Debug($"pid {task.Pid}: of the inherited memory {same} bytes kept as dumped, {images.Pages.ParentRuns.Aggregate(0UL, (sum, r) => sum + r.Length)} " +
                 $"bytes stored once in the parent's images, {dropped} bytes dropped; {differing.Aggregate(0UL, (sum, r) => sum + r.Length)} bytes differ " +
