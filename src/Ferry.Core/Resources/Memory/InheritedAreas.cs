@@ -15,8 +15,13 @@ public static class InheritedAreas
     /// <summary>
     /// Ferry's pagemap_entry flag for a run of pages stored once, in the parent's images (`ferry dump
     /// --cow-pages-once`): the entry carries PE_PARENT | this bit and has no data in this process's pages image.
-    /// crit decodes it ("PE_PARENT | 0x10000"); CRIU's restore finds no parent image directory and stops with "No
-    /// parent for snapshot pagemap" instead of restoring wrong memory. Ferry keeps the parent's page at restore.
+    /// Why this form: CRIU's pagemap cannot point into another process's pages image (a process's entries take its
+    /// pages-ID.img in order), so the run has no data here; PE_PARENT means "in the parent image directory" of an
+    /// incremental dump, which a plain dump has not, so CRIU 4.2 stops with "No parent for snapshot pagemap" and
+    /// "Restoring FAILED" (checked) instead of restoring wrong memory, and crit decodes the entry ("PE_PARENT |
+    /// 0x10000"). The extra bit tells Ferry's marking from an incremental dump's PE_PARENT, which Ferry refuses.
+    /// Such images are therefore Ferry's own, which is why the dump writes them only when asked; Ferry restores
+    /// both kinds (CRIU's full pages are compared with the parent's, see <see cref="InheritedPages"/>).
     /// </summary>
     public const uint InParentProcess = 0x10000;
 
