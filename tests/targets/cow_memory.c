@@ -1,9 +1,9 @@
 /* Memory a parent and its child share copy-on-write since a fork. The parent fills MIB MiB of private anonymous
- * memory, page i with the byte (i % 251) + 1, and makes 16 more pages (page i: byte (i % 251) + 101) read-only, then
- * forks. The child writes 0xC0 | (i & 0x3f) over every 4th page of the big area (i % 4 == 0), drops every page with
- * i % 8 == 1 (MADV_DONTNEED: zero for it, still the pattern for the parent) and waits; the parent waits too. Prints
- * child=PID, area=0xHEX, readonly=0xHEX and "ready". On SIGUSR1 the parent writes 0xEE over page 2 of the big area
- * and creates DIR/written. The child dies with the parent (PR_SET_PDEATHSIG). Usage: cow_memory DIR MIB */
+ * memory, page i with the byte (i % 251) + 1, makes the 16 pages right after it (page i: byte (i % 251) + 101)
+ * read-only, and forks. The child writes 0xC0 | (i & 0x3f) over every 4th page of the big area (i % 4 == 0), drops
+ * every page with i % 8 == 1 (MADV_DONTNEED: zero for it, still the pattern for the parent) and waits; the parent
+ * waits too. Prints child=PID, area=0xHEX, readonly=0xHEX and "ready". On SIGUSR1 the parent writes 0xEE over page 2
+ * of the big area and creates DIR/written. The child dies with the parent (PR_SET_PDEATHSIG). Usage: cow_memory DIR MIB */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -29,9 +29,10 @@ int main(int argc, char **argv)
 {
     if (argc < 3) return 2;
     size_t pages = (size_t)atoi(argv[2]) * 256;
-    unsigned char *area = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    unsigned char *readonly = mmap(NULL, READONLY_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED || readonly == MAP_FAILED) return 1;
+    /* One mapping, its end then made read-only: two neighbouring VMAs whose shared pages meet at the border. */
+    unsigned char *area = mmap(NULL, (pages + READONLY_PAGES) * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED) return 1;
+    unsigned char *readonly = area + pages * PAGE;
     for (size_t i = 0; i < pages; i++) memset(area + i * PAGE, (int)(i % 251) + 1, PAGE);
     for (size_t i = 0; i < READONLY_PAGES; i++) memset(readonly + i * PAGE, (int)(i % 251) + 101, PAGE);
     if (mprotect(readonly, READONLY_PAGES * PAGE, PROT_READ)) return 1;

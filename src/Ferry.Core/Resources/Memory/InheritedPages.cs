@@ -81,7 +81,8 @@ internal sealed class InheritedPages
     /// <summary>Pages marked as the parent's must land in a VMA the child keeps; anything else is a broken image set.</summary>
     void CheckParentRuns()
     {
-        foreach (var run in _images.Pages.ParentRuns.Where(r => !Contains(r)))
+        // A run may span neighbouring VMAs (the pagemap merges consecutive pages): each part must be kept.
+        foreach (var run in _images.Pages.ParentRuns.Where(r => Outside(r.Address, r.End).Any()))
             throw new FerryException($"pagemap-{_images.Pid}.img marks the pages at 0x{run.Address:x}-0x{run.End:x} as the parent process's, " +
                 $"but {(_parent is null ? "process " + _images.Pid + " has no parent in the dump" : $"no VMA there is inherited from process {_parent.Pid}")}");
     }
