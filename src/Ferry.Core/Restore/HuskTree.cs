@@ -34,6 +34,14 @@ public sealed class HuskTree
     readonly List<(ZombieImages Images, TracedTask Task)> _zombies = [];
     readonly Dictionary<uint, pstree_entry> _entries;
 
+    /// <summary>
+    /// Placeholder tasks cloned from the root husk first, each holding a PID or TID of the tree until the real task
+    /// is cloned with it: a parent's memory is rebuilt before its children and threads are cloned, and meanwhile
+    /// Ferry's own new threads (the pages are written by a pool of them) could take one of those numbers.
+    /// </summary>
+    readonly Dictionary<int, TracedTask> _held = [];
+    TracedTask? _root;
+
     HuskTree(DumpSet set, Log log, bool innerPids, Action<HuskProcess> restoreMemory)
     {
         _set = set;
@@ -58,6 +66,7 @@ public sealed class HuskTree
         var tree = new HuskTree(set, log, innerPids, restoreMemory);
         try
         {
+            tree.HoldIds(root);
             tree.Populate(set.Root, root, null);
             tree.JoinGroups();
             tree.EndZombies();
@@ -129,9 +138,31 @@ public sealed class HuskTree
                 task.SyscallOrThrow(Sys.setsid);
     }
 
+    void HoldIds(TracedTask root)
+    {
+        _root = root;
+        var ids = _set.Tasks.SelectMany(t => t.Process.Threads).Concat(_set.Zombies.Select(z => z.Process.Pid)).Distinct()
+            .Where(id => id != _set.Root.Process.Pid).ToList();
+        if (ids.Count == 0)
+            return;
+        using var scratch = root.MapScratch();
+        foreach (uint id in ids)
+            _held[(int)id] = Clone(root, scratch, (int)id, 0, 0, thread: false);
+    }
+
+    /// <summary>Frees <paramref name="tid"/> for the real task: its placeholder is killed and reaped by the root husk, its parent.</summary>
+    void Release(int tid)
+    {
+        if (!_held.Remove(tid, out var holder))
+            return;
+        holder.Kill();
+        _root!.SyscallOrThrow(Sys.wait4, tid, 0, Wait.__WALL, 0);
+    }
+
     /// <summary>Runs clone3 with set_tid = [<paramref name="tid"/>] in <paramref name="parent"/> and seizes the new task.</summary>
     TracedTask Clone(TracedTask parent, RemoteScratch scratch, int tid, ulong flags, int exitSignal, bool thread)
     {
+        Release(tid);
         int argsSize = Marshal.SizeOf<CloneArgs>();
         scratch.Write(argsSize, tid);
         scratch.Write(0, new CloneArgs
@@ -300,7 +331,8 @@ public sealed class HuskTree
     public void Kill(TracedTask root)
     {
         var processes = _processes.Count > 0 ? _processes.Select(p => p.Threads).ToList() : [[root]];
-        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task])).Reverse().ToList();
+        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task]))
+            .Concat(_held.Values.Select(h => (IReadOnlyList<TracedTask>)[h])).Reverse().ToList();
         foreach (var threads in all)
         {
             LibC.kill(threads[0].Pid, Signals.SIGKILL);
