@@ -28,12 +28,13 @@ internal static class DumpCommand
             CustomParser = ParseSize,
         };
         var linkRemap = new Option<bool>("--link-remap") { Description = "Keep an open file deleted under its name but linked elsewhere through one more link (link_remap.ID next to it) instead of a ghost copy" };
+        var cowPagesOnce = new Option<bool>("--cow-pages-once") { Description = "Store a page a child still shares with its parent since the fork once, in the parent's images (smaller images; only Ferry restores them, CRIU refuses)" };
         var fileLocks = new Option<bool>("--file-locks", "-l") { Description = "Save the file locks (flock, POSIX, OFD) the tree holds; without it a held lock stops the dump" };
 
         var command = new Command("dump", "Checkpoint a running process tree into image files")
         {
             tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
-            ghostLimit, fileLocks, linkRemap,
+            ghostLimit, fileLocks, linkRemap, cowPagesOnce,
         };
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
@@ -45,6 +46,7 @@ internal static class DumpCommand
                 ShellJob = parse.GetValue(shellJob),
                 FileLocks = parse.GetValue(fileLocks),
                 LinkRemap = parse.GetValue(linkRemap),
+                CowPagesOnce = parse.GetValue(cowPagesOnce),
                 Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
                 FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
                 GhostLimit = parse.GetValue(ghostLimit),

@@ -12,6 +12,12 @@ public sealed record DumpRequest(int Pid, string ImagesDir)
     public bool FileLocks { get; init; }
     /// <summary>--link-remap: a deleted file still linked elsewhere is kept by one more link (CRIU's link_remap).</summary>
     public bool LinkRemap { get; init; }
+    /// <summary>
+    /// --cow-pages-once: a page a child still shares with its parent since the fork is stored once, in the parent's
+    /// images (Ferry's marking, <see cref="Resources.Memory.InheritedAreas.InParentProcess"/>). Off by default: CRIU
+    /// cannot restore such images (it stops, naming the missing parent pagemap), and Ferry is a drop-in for CRIU.
+    /// </summary>
+    public bool CowPagesOnce { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
     public TimeSpan? FreezeTimeout { get; init; }
 

@@ -70,7 +70,7 @@ public static class Dumper
                 files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
                 var shmem = new ShmemDumper();
                 uint nextPagesId = 1;
-                var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);
+                var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log) { CowPagesOnce = request.CowPagesOnce };
                 long pages = 0, bytes = 0;
                 var memoryTime = TimeSpan.Zero;
                 foreach (var process in checkedProcesses)

@@ -22,6 +22,12 @@ internal readonly record struct ProcessMemory(long Pages, long Bytes, TimeSpan T
 /// </summary>
 internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, string imagesDir, Func<uint> nextPagesId, Log log)
 {
+    /// <summary>--cow-pages-once: a page a child shares with its parent since the fork is stored in the parent's images only.</summary>
+    public bool CowPagesOnce { get; init; }
+
+    /// <summary>The processes collected so far as their children's memory dump needs them, by PID, for <see cref="CowPagesOnce"/>.</summary>
+    readonly Dictionary<int, ForkParent> _collected = new();
+
     /// <summary>
     /// What can be refused without touching the process: its limits, descriptor kinds and shared kernel objects.
     /// <paramref name="ids"/> gives a process's ids (and whether its descriptor table is met for the first time).
@@ -74,7 +80,10 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         var mm = MmDumper.Dump(pid, process.Stat, facts, files, vmas);
         var stackPointers = tasks.Select(t => t.GetRegisters().rsp).ToList();
         var memoryClock = Stopwatch.StartNew();
-        var memory = MemoryDumper.Dump(pid, process.Process.Vpid, vmas, stackPointers, imagesDir, nextPagesId());
+        var frames = CowPagesOnce ? new List<(ulong Address, ulong Pfn)>() : null;
+        var parent = CowPagesOnce ? _collected.GetValueOrDefault(process.Status.PPid) : null;
+        var memory = MemoryDumper.Dump(pid, process.Process.Vpid, vmas, stackPointers, imagesDir, nextPagesId(), parent, frames);
+        if (frames is not null) _collected[pid] = new ForkParent(vmas, frames);
         shmem.Add(pid, vmas);
         var memoryTime = memoryClock.Elapsed;
         log.Info($"process {pid}: {vmas.Count} VMAs, {memory.Pages} pages in {memory.Runs} runs written in {memoryTime.TotalMilliseconds:F2} ms"

@@ -8,14 +8,16 @@ using Ferry.Tracing;
 namespace Ferry.Restore;
 
 /// <summary>One restored process while it is being rebuilt: its images and its seized threads (the leader first).</summary>
-public sealed record HuskProcess(TaskImages Images, IReadOnlyList<TracedTask> Threads)
+/// <param name="MemoryFrom">The images of the parent whose rebuilt memory this husk was cloned with; null for the root.</param>
+public sealed record HuskProcess(TaskImages Images, IReadOnlyList<TracedTask> Threads, TaskImages? MemoryFrom)
 {
     public TracedTask Leader => Threads[0];
 }
 
 /// <summary>
-/// The dumped tree as husks, before any of them is rebuilt: the root husk clones each child with its dumped PID
-/// (clone3 set_tid run inside the parent, so parentage is the dumped one), each process clones its threads with their
+/// The dumped tree as husks: the root husk clones each child with its dumped PID (clone3 set_tid run inside the
+/// parent, so parentage is the dumped one) once its own memory is rebuilt (so the children inherit it copy-on-write,
+/// as they had it from the fork before the dump), each process clones its threads with their
 /// TIDs, sessions and process groups are set up as dumped, and zombies exit again with their dumped status. Every
 /// clone carries CLONE_PTRACE, so each new task is born seized and stopped before it runs an instruction.
 /// </summary>
@@ -27,15 +29,25 @@ public sealed class HuskTree
     readonly DumpSet _set;
     readonly Log _log;
     readonly bool _innerPids;
+    readonly Action<HuskProcess> _restoreMemory;
     readonly List<HuskProcess> _processes = [];
     readonly List<(ZombieImages Images, TracedTask Task)> _zombies = [];
     readonly Dictionary<uint, pstree_entry> _entries;
 
-    HuskTree(DumpSet set, Log log, bool innerPids)
+    /// <summary>
+    /// Placeholder tasks cloned from the root husk first, each holding a PID or TID of the tree until the real task
+    /// is cloned with it: a parent's memory is rebuilt before its children and threads are cloned, and meanwhile
+    /// Ferry's own new threads (the pages are written by a pool of them) could take one of those numbers.
+    /// </summary>
+    readonly Dictionary<int, TracedTask> _held = [];
+    TracedTask? _root;
+
+    HuskTree(DumpSet set, Log log, bool innerPids, Action<HuskProcess> restoreMemory)
     {
         _set = set;
         _log = log;
         _innerPids = innerPids;
+        _restoreMemory = restoreMemory;
         _entries = set.Tasks.Select(t => t.Process).Concat(set.Zombies.Select(z => z.Process)).ToDictionary(p => p.Pid);
     }
 
@@ -45,15 +57,17 @@ public sealed class HuskTree
     /// <summary>
     /// Builds the tree under <paramref name="root"/>, the husk already started with the root's PID. With
     /// <paramref name="innerPids"/> the tree lives in a pid namespace of its own: the dumped PIDs are the ones inside,
-    /// and each new task is found on this side by its NSpid. On failure every task made so far is killed and reaped.
+    /// and each new task is found on this side by its NSpid. <paramref name="restoreMemory"/> rebuilds a process's memory
+    /// while it is one thread without children. On failure every task made so far is killed and reaped.
     /// </summary>
-    public static HuskTree Build(DumpSet set, TracedTask root, bool innerPids, Log log)
+    public static HuskTree Build(DumpSet set, TracedTask root, bool innerPids, Action<HuskProcess> restoreMemory, Log log)
     {
         CheckShape(set);
-        var tree = new HuskTree(set, log, innerPids);
+        var tree = new HuskTree(set, log, innerPids, restoreMemory);
         try
         {
-            tree.Populate(set.Root, root);
+            tree.HoldIds(root);
+            tree.Populate(set.Root, root, null);
             tree.JoinGroups();
             tree.EndZombies();
         }
@@ -89,19 +103,21 @@ public sealed class HuskTree
         }
     }
 
-    void Populate(TaskImages images, TracedTask leader)
+    void Populate(TaskImages images, TracedTask leader, TaskImages? memoryFrom)
     {
         if (images.Process.Sid == images.Process.Pid)
             leader.SyscallOrThrow(Sys.setsid);
         var threads = new List<TracedTask> { leader };
-        _processes.Add(new HuskProcess(images, threads));
+        var process = new HuskProcess(images, threads, memoryFrom);
+        _processes.Add(process);
+        _restoreMemory(process);
 
         var children = _set.Tasks.Where(t => t.Process.Ppid == images.Process.Pid).ToList();
         var zombies = _set.Zombies.Where(z => z.Process.Ppid == images.Process.Pid).ToList();
         var created = new List<(TaskImages Images, TracedTask Task)>();
         using (var scratch = leader.MapScratch())
         {
-            // Children first, while the husk is still one thread: each is a copy of this one, fresh.
+            // Children first, while the husk is still one thread: each is a copy of this one, its memory rebuilt.
             foreach (var child in children)
             {
                 ulong sharing = (child.Ids.FilesId == images.Ids.FilesId ? CloneFlags.CLONE_FILES : 0)
@@ -116,15 +132,37 @@ public sealed class HuskTree
         if (threads.Count > 1 || created.Count > 0 || zombies.Count > 0)
             _log.Debug($"pid {images.Pid}: {threads.Count - 1} thread(s), {created.Count} child(ren) and {zombies.Count} zombie(s) cloned");
         foreach (var (child, task) in created)
-            Populate(child, task);
+            Populate(child, task, images);
         foreach (var (zombie, task) in _zombies.Where(z => z.Images.Process.Ppid == images.Process.Pid))
             if (zombie.Process.Sid == zombie.Process.Pid)
                 task.SyscallOrThrow(Sys.setsid);
     }
 
+    void HoldIds(TracedTask root)
+    {
+        _root = root;
+        var ids = _set.Tasks.SelectMany(t => t.Process.Threads).Concat(_set.Zombies.Select(z => z.Process.Pid)).Distinct()
+            .Where(id => id != _set.Root.Process.Pid).ToList();
+        if (ids.Count == 0)
+            return;
+        using var scratch = root.MapScratch();
+        foreach (uint id in ids)
+            _held[(int)id] = Clone(root, scratch, (int)id, 0, 0, thread: false);
+    }
+
+    /// <summary>Frees <paramref name="tid"/> for the real task: its placeholder is killed and reaped by the root husk, its parent.</summary>
+    void Release(int tid)
+    {
+        if (!_held.Remove(tid, out var holder))
+            return;
+        holder.Kill();
+        _root!.SyscallOrThrow(Sys.wait4, tid, 0, Wait.__WALL, 0);
+    }
+
     /// <summary>Runs clone3 with set_tid = [<paramref name="tid"/>] in <paramref name="parent"/> and seizes the new task.</summary>
     TracedTask Clone(TracedTask parent, RemoteScratch scratch, int tid, ulong flags, int exitSignal, bool thread)
     {
+        Release(tid);
         int argsSize = Marshal.SizeOf<CloneArgs>();
         scratch.Write(argsSize, tid);
         scratch.Write(0, new CloneArgs
@@ -293,7 +331,8 @@ public sealed class HuskTree
     public void Kill(TracedTask root)
     {
         var processes = _processes.Count > 0 ? _processes.Select(p => p.Threads).ToList() : [[root]];
-        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task])).Reverse().ToList();
+        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task]))
+            .Concat(_held.Values.Select(h => (IReadOnlyList<TracedTask>)[h])).Reverse().ToList();
         foreach (var threads in all)
         {
             LibC.kill(threads[0].Pid, Signals.SIGKILL);

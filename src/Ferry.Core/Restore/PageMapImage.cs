@@ -15,10 +15,11 @@ public sealed class PageMapImage
 {
     const uint PeParent = 1, PePresent = 4;
 
-    PageMapImage(string pagesPath, IReadOnlyList<PageRange> runs)
+    PageMapImage(string pagesPath, IReadOnlyList<PageRange> runs, IReadOnlyList<PageRange> parentRuns)
     {
         PagesPath = pagesPath;
         Runs = runs;
+        ParentRuns = parentRuns;
     }
 
     /// <summary>The pages-ID.img this pagemap points into.</summary>
@@ -27,12 +28,18 @@ public sealed class PageMapImage
     /// <summary>Runs with data, in pagemap order (ascending addresses).</summary>
     public IReadOnlyList<PageRange> Runs { get; }
 
+    /// <summary>
+    /// Runs whose pages are the parent process's, stored once in the parent's images (Ferry's
+    /// <see cref="Resources.Memory.InheritedAreas.InParentProcess"/> marking); their FileOffset is -1.
+    /// </summary>
+    public IReadOnlyList<PageRange> ParentRuns { get; }
+
     public ulong PresentBytes => Runs.Aggregate(0UL, (sum, run) => sum + run.Length);
 
     internal static PageMapImage Load(DumpSet.Loader set, uint pid, mm_entry mm)
     {
         int vma = 0;
-        return Load(set, $"pagemap-{pid}.img", $"inside the VMAs of mm-{pid}.img", (start, end) =>
+        return Load(set, $"pagemap-{pid}.img", $"inside the VMAs of mm-{pid}.img", ofProcess: true, (start, end) =>
         {
             while (vma < mm.Vmas.Count && mm.Vmas[vma].End <= start)
                 vma++;
@@ -45,9 +52,9 @@ public sealed class PageMapImage
     /// is <paramref name="size"/> bytes long.
     /// </summary>
     internal static PageMapImage LoadShmem(DumpSet.Loader set, ulong shmid, ulong size) =>
-        Load(set, $"pagemap-shmem-{shmid}.img", $"inside the {size} bytes of the shared memory", (_, end) => end <= size);
+        Load(set, $"pagemap-shmem-{shmid}.img", $"inside the {size} bytes of the shared memory", ofProcess: false, (_, end) => end <= size);
 
-    static PageMapImage Load(DumpSet.Loader set, string name, string where, Func<ulong, ulong, bool> inside)
+    static PageMapImage Load(DumpSet.Loader set, string name, string where, bool ofProcess, Func<ulong, ulong, bool> inside)
     {
         var entries = set.Entries(name, ImageKinds.Pagemap, optional: false);
         if (entries.Count == 0)
@@ -58,6 +65,7 @@ public sealed class PageMapImage
 
         ulong pageSize = (ulong)Environment.SystemPageSize;
         var runs = new List<PageRange>();
+        var parentRuns = new List<PageRange>();
         long offset = 0;
         ulong previousEnd = 0;
         foreach (var entry in entries.Skip(1))
@@ -67,12 +75,22 @@ public sealed class PageMapImage
             uint flags = pe.HasFlags ? pe.Flags : PePresent;
             if (pe.Vaddr % pageSize != 0 || pages == 0 || pages > (ulong.MaxValue - pe.Vaddr) / pageSize || pe.Vaddr < previousEnd)
                 throw set.Defect(name, entry.Offset, $"page-aligned, ascending, non-empty runs, found {pages} pages at 0x{pe.Vaddr:x}");
-            if ((flags & PeParent) != 0 || pe.InParent)
+            bool inParentProcess = (flags & Resources.Memory.InheritedAreas.InParentProcess) != 0;
+            if (((flags & PeParent) != 0 || pe.InParent) && !inParentProcess)
                 throw set.Defect(name, entry.Offset, "pages in this dump (pages in a parent dump, --prev-images-dir, are not supported)");
             ulong end = pe.Vaddr + pages * pageSize;
             if (!inside(pe.Vaddr, end))
                 throw set.Defect(name, entry.Offset, $"pages 0x{pe.Vaddr:x}-0x{end:x} {where}");
             previousEnd = end;
+            if (inParentProcess)
+            {
+                if ((flags & PePresent) != 0 || !ofProcess)
+                    throw set.Defect(name, entry.Offset, !ofProcess
+                        ? $"pages of this dump only (the pages at 0x{pe.Vaddr:x} are marked as the parent process's)"
+                        : $"pages at 0x{pe.Vaddr:x} either present here or the parent process's, not both");
+                parentRuns.Add(new PageRange(pe.Vaddr, end - pe.Vaddr, -1));
+                continue;
+            }
             if ((flags & PePresent) == 0)
                 continue;
             runs.Add(new PageRange(pe.Vaddr, end - pe.Vaddr, offset));
@@ -84,7 +102,7 @@ public sealed class PageMapImage
             throw new ImageFormatException(pagesPath, Math.Max(size, 0), size < 0
                 ? $"a pages image of {offset} bytes for {name}"
                 : $"{offset} bytes of pages for {name}, but the file has {size}");
-        return new PageMapImage(pagesPath, runs);
+        return new PageMapImage(pagesPath, runs, parentRuns);
     }
 
     /// <summary>Whether VMAs from index <paramref name="vma"/> on cover [start, end) without a gap (a run may span neighbours).</summary>

@@ -50,18 +50,36 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         }
     }
 
-    /// <summary>Builds the husk tree, rebuilds every process in it and releases them all; on failure kills it.</summary>
+    /// <summary>
+    /// Builds the husk tree, rebuilds every process in it and releases them all; on failure kills it. Each process's
+    /// memory is rebuilt while the tree is built, before its children are cloned from it (so they inherit it
+    /// copy-on-write); the rest of every process once the whole tree exists.
+    /// </summary>
     HuskTree Rebuild(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit)
     {
-        var tree = BuildTree(set, tracer, session, namespaceInit);
+        var shared = new SharedObjects(set);
+        var fileTables = new HashSet<uint>();
+        var restorers = new List<TaskRestorer>();
+        HuskTree tree;
         try
         {
-            using (var shared = new SharedObjects(set))
+            tree = BuildTree(set, tracer, session, namespaceInit, process =>
             {
-                var fileTables = new HashSet<uint>();
-                foreach (var process in tree.Processes)
-                    new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log).Rebuild();
-            }
+                var restorer = new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log);
+                restorers.Add(restorer);
+                restorer.RestoreMemory();
+            });
+        }
+        catch
+        {
+            shared.Dispose();
+            throw;
+        }
+        try
+        {
+            using (shared)
+                foreach (var restorer in restorers)
+                    restorer.Rebuild();
             Resources.Files.RegularFiles.RemoveLinkRemaps(set);
             if (request.PidFile is { } pidFile)
                 File.WriteAllText(pidFile, $"{tree.Processes[0].Leader.Pid}\n");
@@ -81,14 +99,14 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     /// </summary>
     const int HuskOptions = Tracer.DefaultOptions | Ptrace.O_EXITKILL;
 
-    HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit)
+    HuskTree BuildTree(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit, Action<HuskProcess> restoreMemory)
     {
         if (session is not null)
-            return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, log);
+            return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, restoreMemory, log);
         using var husks = new HuskLauncher();
         if (namespaceInit)
-            return HuskTree.Build(set, StartInitHusk(husks, tracer), innerPids: true, log);
-        return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, log);
+            return HuskTree.Build(set, StartInitHusk(husks, tracer), innerPids: true, restoreMemory, log);
+        return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, restoreMemory, log);
     }
 
     /// <summary>

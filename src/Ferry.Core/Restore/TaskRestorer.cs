@@ -14,7 +14,8 @@ namespace Ferry.Restore;
 
 /// <summary>
 /// Rebuilds one process of the husk tree into the dumped process by remote syscalls, in an order where each step finds
-/// what it needs: memory first (the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping
+/// what it needs: memory first (<see cref="RestoreMemory"/>, before the husk clones its children and threads, so the
+/// children inherit it copy-on-write; the husk's own code goes, so syscalls run in the moved vdso), then the mm bookkeeping
 /// and exe, files, fs, file locks, identity, signal actions and limits, timers and pending signals; then each thread's own state
 /// with its credentials; registers last.
 /// </summary>
@@ -23,20 +24,28 @@ namespace Ferry.Restore;
 /// </param>
 public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects shared, bool ownsFileTable, Log log)
 {
-    /// <summary>Leaves every thread stopped, fully rebuilt, with its final registers and signal mask.</summary>
+    int FirstFreeFd => process.Images.Fds.Count == 0 ? 0 : (int)process.Images.Fds.Max(f => f.Fd) + 1;
+
+    /// <summary>The memory, while the husk is one thread and has no children yet (its descriptors go first, too).</summary>
+    public void RestoreMemory()
+    {
+        var task = process.Leader;
+        // Nothing may be delivered into the half-built task; the dumped masks are set at the very end.
+        task.SetSigMask(ulong.MaxValue);
+        if (ownsFileTable)
+            task.SyscallOrThrow(Sys.close_range, 0, uint.MaxValue, 0);
+        using var fds = new FdTransfer(task, FirstFreeFd);
+        new MemoryRestorer(task, process.Images, process.MemoryFrom, set, shared, fds, log).Restore();
+    }
+
+    /// <summary>The rest, once the whole tree exists: leaves every thread stopped, fully rebuilt, with its final registers and signal mask.</summary>
     public void Rebuild()
     {
         var task = process.Leader;
         var images = process.Images;
-        // Nothing may be delivered into the half-built task; the dumped masks are set at the very end.
         foreach (var thread in process.Threads)
             thread.SetSigMask(ulong.MaxValue);
-        if (ownsFileTable)
-            task.SyscallOrThrow(Sys.close_range, 0, uint.MaxValue, 0);
-
-        int firstFree = images.Fds.Count == 0 ? 0 : (int)images.Fds.Max(f => f.Fd) + 1;
-        using var fds = new FdTransfer(task, firstFree);
-        new MemoryRestorer(task, images, set, shared, fds, log).Restore();
+        using var fds = new FdTransfer(task, FirstFreeFd);
         // The threads share the memory: their syscalls run on the same instruction in the moved vdso.
         foreach (var thread in process.Threads.Skip(1))
             thread.SyscallInstruction = task.SyscallInstruction;

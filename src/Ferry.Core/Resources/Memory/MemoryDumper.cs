@@ -24,14 +24,17 @@ internal static unsafe class MemoryDumper
     const int MaxIovecs = 1024;
 
     /// <param name="vpid">The PID inside the task's pid namespace, which names its pagemap image.</param>
+    /// <param name="parent">With `--cow-pages-once`, the fork parent whose pages this process's images need not hold again.</param>
+    /// <param name="frames">With `--cow-pages-once`, receives this process's frames for its children (<see cref="ForkParent"/>).</param>
     public static MemoryDumpStats Dump(int pid, int vpid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
-        string imagesDir, uint pagesId)
+        string imagesDir, uint pagesId, ForkParent? parent = null, List<(ulong Address, ulong Pfn)>? frames = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var runs = PageScanner.Scan(pid, vmas, stackPointers);
+        var listed = PageScanner.Scan(pid, vmas, stackPointers, parent, frames);
         var scan = clock.Elapsed;
         TimeSpan read = default, writeWait = default;
-        WritePagemap(Path.Combine(imagesDir, $"pagemap-{vpid}.img"), pagesId, runs);
+        WritePagemap(Path.Combine(imagesDir, $"pagemap-{vpid}.img"), pagesId, listed);
+        var runs = listed.Where(r => !r.InParent).ToList();
         var total = runs.Sum(r => (long)r.Pages) * (long)PageScanner.PageSize;
         using (var pages = new FileStream(Path.Combine(imagesDir, $"pages-{pagesId}.img"), new FileStreamOptions
                {

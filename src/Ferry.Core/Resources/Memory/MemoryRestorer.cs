@@ -13,9 +13,12 @@ namespace Ferry.Resources.Memory;
 /// Rebuilds a task's address space inside the husk: the husk's own mappings go, the kernel's vvar/vdso block moves to
 /// where it was at dump time, every dumped VMA is mapped at its address (files opened by Ferry and handed over),
 /// dumped pages are written with process_vm_writev straight from an mmap of pages-ID.img, and then each VMA gets its
-/// final protection and madvise flags.
+/// final protection and madvise flags. A husk cloned from its rebuilt parent keeps the private VMAs it inherited
+/// as they are (<see cref="InheritedPages"/>), so pages the two shared before the dump are shared again.
 /// </summary>
-public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet set, SharedObjects sharedObjects, FdTransfer fds, Log log)
+/// <param name="parent">The images of the process whose rebuilt memory the husk was cloned with; null for a fresh husk.</param>
+public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImages? parent, DumpSet set, SharedObjects sharedObjects,
+    FdTransfer fds, Log log)
 {
     static readonly ulong PageSize = (ulong)Environment.SystemPageSize;
 
@@ -26,16 +29,19 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         if (!kernelBlock.Any(m => m.Name == "[vdso]"))
             throw new FerryException("the husk has no [vdso]; Ferry needs one to run syscalls in the restored task");
 
+        var inherited = InheritedPages.Find(task, images, parent, husk.Select(m => (m.Start, m.End)).ToList());
         // Remote syscalls run on the `syscall` in the vdso from here on; the husk's code is about to go.
         _ = task.SyscallInstruction;
         foreach (var mapping in husk)
             if (!kernelBlock.Contains(mapping) && mapping.Name != "[vsyscall]")
-                task.SyscallOrThrow(Sys.munmap, (long)mapping.Start, (long)(mapping.End - mapping.Start));
-        log.Debug($"pid {task.Pid}: unmapped the husk's {husk.Count - kernelBlock.Count} own mappings");
+                foreach (var (start, end) in inherited.Outside(mapping.Start, mapping.End))
+                    task.SyscallOrThrow(Sys.munmap, (long)start, (long)(end - start));
+        log.Debug($"pid {task.Pid}: unmapped the husk's {husk.Count - kernelBlock.Count} own mappings" +
+            (inherited.Areas.Count > 0 ? $" but {inherited.Areas.Count} VMAs inherited from pid {parent!.Pid}" : ""));
 
         MoveKernelBlock(kernelBlock);
-        var written = MapAreas();
-        FillPages();
+        var written = MapAreas(inherited);
+        FillPages(inherited);
         FinishAreas(written);
     }
 
@@ -114,7 +120,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
     }
 
     /// <summary>Maps every dumped VMA; returns those mapped writable only so their pages can be written.</summary>
-    List<vma_entry> MapAreas()
+    List<vma_entry> MapAreas(InheritedPages inherited)
     {
         var writable = new List<vma_entry>();
         var taskFds = new Dictionary<(ulong Id, int Flags), int>();
@@ -134,6 +140,13 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
                 {
                     prot |= Mman.PROT_WRITE;
                     writable.Add(vma);
+                }
+                if (inherited.Contains(vma))
+                {
+                    // Already there; mprotect keeps the shared pages shared (a write copies only the page written).
+                    if (prot != (int)vma.Prot)
+                        task.SyscallOrThrow(Sys.mprotect, (long)vma.Start, (long)(vma.End - vma.Start), prot);
+                    continue;
                 }
                 long fd = -1;
                 int flags = (int)vma.Flags | Mman.MAP_FIXED;
@@ -169,16 +182,25 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, DumpSet s
         return writable;
     }
 
-    void FillPages()
+    void FillPages(InheritedPages inherited)
     {
         var runs = SplitAtAreas(images.Pages.Runs.Where(r => !InKernelArea(r)));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (inherited.Areas.Count > 0)
+        {
+            ulong dropped = inherited.DropAbsent();
+            var differing = inherited.Differing(runs.Where(inherited.Contains).ToList(), out ulong same);
+            runs = runs.Where(r => !inherited.Contains(r)).Concat(differing).OrderBy(r => r.Address).ToList();
+            log.Debug($"pid {task.Pid}: of the inherited memory {same} bytes kept as dumped, {images.Pages.ParentRuns.Aggregate(0UL, (sum, r) => sum + r.Length)} " +
+                $"bytes stored once in the parent's images, {dropped} bytes dropped; {differing.Aggregate(0UL, (sum, r) => sum + r.Length)} bytes differ " +
+                $"({System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:F1} ms)");
+        }
         if (runs.Count == 0)
             return;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // Runs wholly inside one anonymous private VMA go by UFFDIO_COPY when the kernel allows it; not those mapped
         // MAP_LOCKED or MAP_POPULATE, whose pages mmap already faulted in (UFFDIO_COPY would find them: EEXIST).
         var anonymous = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.AnonPrivate) && !Vma.IsKernelArea(v) && !Vma.IsFileBacked(v)
-            && (v.Flags & (Mman.MAP_LOCKED | Mman.MAP_POPULATE)) == 0).ToList();
+            && (v.Flags & (Mman.MAP_LOCKED | Mman.MAP_POPULATE)) == 0 && !inherited.Contains(v)).ToList();
         var copierRuns = runs.Where(r => anonymous.Any(v => r.Address >= v.Start && r.End <= v.End)).ToList();
         using var copier = copierRuns.Count > 0 ? UffdPageCopier.TryOpen(task) : null;
         if (copier is not null)

@@ -5,17 +5,29 @@ using Ferry.Procfs;
 
 namespace Ferry.Resources.Memory;
 
+/// <summary>
+/// A dumped process as its children's scan needs it: its VMAs and the physical page (PFN) of each page its dump picked,
+/// by ascending address, taken before its pages were read. Reading them changes them: process_vm_readv pins the pages,
+/// and the kernel gives a process a copy of its own of a copy-on-write page pinned that way (FOLL_PIN unshares).
+/// </summary>
+internal sealed record ForkParent(IReadOnlyList<vma_entry> Vmas, IReadOnlyList<(ulong Address, ulong Pfn)> Frames);
+
 /// <summary>A run of consecutive pages to save, all with the same pagemap flags.</summary>
 internal record struct DumpRun(ulong Address, ulong Pages, uint Flags, bool Readable)
 {
     public readonly ulong End => Address + Pages * PageScanner.PageSize;
+
+    /// <summary>Pages the parent's images hold: the pagemap names them, the pages image does not.</summary>
+    public readonly bool InParent => (Flags & InheritedAreas.InParentProcess) != 0;
 }
 
 /// <summary>
 /// Decides from /proc/PID/pagemap which pages go into the images, following CRIU: pages of private VMAs that are
 /// present or swapped and are not the shared zero page; in private file mappings only the pages that were
 /// copied-on-write (not file pages); the vDSO whole; never vvar, vsyscall or guard regions. Anonymous private
-/// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them.
+/// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them. Given the fork
+/// parent (dumped before), a page that is the very page the parent has at the same address (the same PFN, in a VMA
+/// both have from the fork: <see cref="InheritedAreas"/>) is marked as the parent's instead of being saved again.
 /// </summary>
 internal static unsafe class PageScanner
 {
@@ -26,7 +38,10 @@ internal static unsafe class PageScanner
 
     static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
 
-    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    /// <param name="parent">The fork parent whose pages are stored once, or null.</param>
+    /// <param name="frames">When not null, receives the PFN of each page picked, for the scans of this process's children.</param>
+    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
+        ForkParent? parent = null, List<(ulong Address, ulong Pfn)>? frames = null)
     {
         var runs = new List<DumpRun>();
         var zero = ZeroPagePfn.Value;
@@ -36,16 +51,20 @@ internal static unsafe class PageScanner
         var batch = (int)Math.Min(BatchPages, largest);
         using var buffer = new LargeBuffer(batch * sizeof(ulong));
         using var pagemap = new PagemapReader(pid);
-        ScanVmas(pagemap, vmas, new Span<ulong>(buffer.Pointer, batch), zero, stackPages, runs);
+        var inherited = parent is null ? [] : InheritedAreas.Of(vmas, parent.Vmas).ToHashSet();
+        ScanVmas(pagemap, vmas, new Span<ulong>(buffer.Pointer, batch), zero, stackPages, runs, inherited, parent?.Frames ?? [], frames);
         return runs;
     }
 
     static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
-        HashSet<ulong> stackPages, List<DumpRun> runs)
+        HashSet<ulong> stackPages, List<DumpRun> runs, HashSet<vma_entry> inherited, IReadOnlyList<(ulong Address, ulong Pfn)> parentFrames,
+        List<(ulong Address, ulong Pfn)>? frames)
     {
+        var parentFrame = 0;
         foreach (var vma in vmas)
         {
             if (!HasPrivatePages(vma)) continue;
+            var fromParent = inherited.Contains(vma);
             var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
             var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
             var lazy = CanBeLazy(vma);
@@ -64,11 +83,28 @@ internal static unsafe class PageScanner
                         if (filePrivate && (pme & FilePage) != 0) continue;
                         if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == zero)) continue;
                     }
+                    if ((pme & Present) != 0) frames?.Add((address, pme & PfnMask));
+                    if (fromParent && IsParentFrame(parentFrames, ref parentFrame, address, pme))
+                    {
+                        Append(runs, address, PagemapFlags.Parent | InheritedAreas.InParentProcess, readable);
+                        continue;
+                    }
                     var flags = PagemapFlags.Present | (lazy && !stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
                     Append(runs, address, flags, readable);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the page at <paramref name="address"/> is the physical page the parent had there (the PFN reads as 0
+    /// without CAP_SYS_ADMIN: never the same then). Addresses only grow, so one cursor walks the parent's frames.
+    /// </summary>
+    static bool IsParentFrame(IReadOnlyList<(ulong Address, ulong Pfn)> parentFrames, ref int cursor, ulong address, ulong pme)
+    {
+        while (cursor < parentFrames.Count && parentFrames[cursor].Address < address) cursor++;
+        return (pme & Present) != 0 && (pme & PfnMask) != 0 && cursor < parentFrames.Count
+            && parentFrames[cursor].Address == address && parentFrames[cursor].Pfn == (pme & PfnMask);
     }
 
     static void Append(List<DumpRun> runs, ulong address, uint flags, bool readable)
