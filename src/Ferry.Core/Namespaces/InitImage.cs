@@ -18,8 +18,9 @@ namespace Ferry.Namespaces;
 /// <para><b>Start.</b> Ferry posix_spawns it (from a memfd, so /proc/PID/exe reads "/memfd:ferry-init
 /// (deleted)") with fd 3 = report pipe (write end) and fd 4 = a pipe from Ferry (read end); in session mode
 /// also fd 5 = the husk image. The started process is only the launcher: it calls clone3(CLONE_NEWPID |
-/// CLONE_NEWNS | CLONE_PARENT), writes the new process's PID (as seen by Ferry: a 4-byte int) to fd 3 and
-/// exits 0, or exits with the errno of clone3. The clone is the init, a child of Ferry thanks to CLONE_PARENT.
+/// CLONE_NEWNS | CLONE_NEWIPC | CLONE_PARENT): an IPC namespace of its own, so the SysV objects of a tree Ferry
+/// started are dumped with it and come back under their ids anywhere (Resources/Ipc). It writes the new process's PID
+/// (as seen by Ferry: a 4-byte int) to fd 3 and exits 0, or exits with the errno of clone3. The clone is the init, a child of Ferry thanks to CLONE_PARENT.
 /// </para>
 /// <para><b>Init.</b> It names itself <see cref="Comm"/> (prctl PR_SET_NAME: the marker a dump looks for, with
 /// the exe link), makes every mount private (MS_REC | MS_PRIVATE on /: nothing propagates back to the host) and
@@ -91,7 +92,7 @@ public static class InitImage
         BinaryPrimitives.WriteUInt64LittleEndian(s[AllSignalsAt..], ulong.MaxValue); // the kernel skips SIGKILL/SIGSTOP
         BinaryPrimitives.WriteUInt64LittleEndian(s[HuskArgvAt..], At(HuskNameAt));  // argv { "ferry-husk", NULL }, envp { NULL }
         Text(s[HuskNameAt..], "ferry-husk");
-        CloneArgs(s[LaunchArgsAt..], CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_PARENT, exitSignal: 0, setTid: 0, setTidSize: 0);
+        CloneArgs(s[LaunchArgsAt..], CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_NEWIPC | CloneFlags.CLONE_PARENT, exitSignal: 0, setTid: 0, setTidSize: 0);
         CloneArgs(s[HuskArgsAt..], 0, Signals.SIGCHLD, setTid: At(RequestAt + 4), setTidSize: 1);
         Text(s[ExecFailedAt..], ExecFailed);
         return file;

@@ -68,7 +68,7 @@ internal static unsafe class InitLauncher
         var status = new WaitStatus(NamespaceNative.WaitFor(launcher));
         if (!status.Exited) throw new FerryException($"the {InitImage.Comm} launcher (pid {launcher}) {status}");
         if (status.ExitCode != 0)
-            throw new FerryException($"creating a pid namespace failed: clone3(CLONE_NEWPID | CLONE_NEWNS) gave {Errno.Name(status.ExitCode)}"
+            throw new FerryException($"creating a pid namespace failed: clone3(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC) gave {Errno.Name(status.ExitCode)}"
                 + (status.ExitCode == Errno.EPERM ? " (run as root)" : ""));
         // The launcher wrote the PID before exiting; our own copy of the write end is still open, so no EOF here.
         return NamespaceNative.ReadInt(reportRead)
