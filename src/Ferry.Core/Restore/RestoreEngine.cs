@@ -32,7 +32,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             TimeNamespace.EnterForChildren(clocks, log);
 
         using var tracer = new Tracer();
-        var session = ownNamespace ? PidNamespaceSession.Create() : null;
+        var session = ownNamespace ? PidNamespaceSession.Create(newIpcNamespace: set.IpcNamespace is not null) : null;
         try
         {
             var tree = BuildTree(set, tracer, session, namespaceInit);
@@ -83,7 +83,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         if (session is not null)
             return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, log);
         using var husks = new HuskLauncher();
-        // A dumped IPC namespace is recreated as a fresh one (ferry-init's namespaces always have one of their own).
+        // A dumped IPC namespace is recreated as a fresh one (so is the session's, see PidNamespaceSession.Create).
         ulong ipcFlag = set.IpcNamespace is not null ? CloneFlags.CLONE_NEWIPC : 0;
         if (namespaceInit)
             return HuskTree.Build(set, StartInitHusk(husks, tracer, ipcFlag), innerPids: true, log);

@@ -47,7 +47,7 @@ public sealed class SysvIpcRoundTripTests
 
             var restore = FerryBinary.Run("restore", "-D", images, "-d");
             Assert.True(restore.ExitCode == 0, restore.StdErr);
-            here = int.Parse(Assert.Single(restore.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(' ')[^2]);
+            here = int.Parse(restore.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Split(' ')[^2]);
             // ipcs in the restored namespace: same keys, ids, owners, modes, sizes, attach counts, queued bytes and status.
             Assert.Equal(before, Ipcs(here));
 
@@ -76,6 +76,19 @@ public sealed class SysvIpcRoundTripTests
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.StartsWith("ipc:[", result.StdOut);
         Assert.NotEqual(new FileInfo("/proc/self/ns/ipc").LinkTarget, result.StdOut.Trim());
+    }
+
+    [CriuVectorFact]
+    public void A_dump_that_shared_the_dumpers_ipc_namespace_shares_ferrys_again_in_a_new_pid_namespace()
+    {
+        using var vector = CriuVector.Prepare("pipe-tree", needPid: false);
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d", "--pidns", "new");
+        Assert.True(restore.ExitCode == 0, restore.StdErr);
+        int here = int.Parse(restore.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0].Split(' ')[^2]);
+        string ipc = new FileInfo($"/proc/{here}/ns/ipc").LinkTarget!;
+        var (exitCode, output) = vector.Check(here);
+        Assert.True(exitCode == 0, output);
+        Assert.Equal(new FileInfo("/proc/self/ns/ipc").LinkTarget, ipc);
     }
 
     [RootFerryBinaryFact]

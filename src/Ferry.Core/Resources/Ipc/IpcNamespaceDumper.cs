@@ -85,6 +85,8 @@ internal static unsafe class IpcNamespaceDumper
         nint at = SysvCalls.Attach(id, SysvIpc.SHM_RDONLY);
         try
         {
+            if (ProcSmaps.Read(Environment.ProcessId).FirstOrDefault(m => m.Map.Start == (ulong)at) is { } area && (area.Flags & VmFlags.ht) != 0)
+                throw new FerryException($"System V shared memory segment {id} uses huge pages (SHM_HUGETLB), which ferry cannot checkpoint yet; the tree was left running untouched");
             for (ulong offset = 0; offset < mapped; offset += ChunkBytes)
             {
                 int length = (int)Math.Min(ChunkBytes, mapped - offset);
