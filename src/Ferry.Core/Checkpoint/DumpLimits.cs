@@ -10,7 +10,8 @@ namespace Ferry.Checkpoint;
 /// </summary>
 internal static class DumpLimits
 {
-    static readonly string[] Namespaces = ["pid", "mnt", "net", "ipc", "uts", "user", "cgroup"];
+    // ipc: a tree in an IPC namespace of its own is dumped with it (Resources/Ipc/IpcNamespaceDumper checks the tree).
+    static readonly string[] Namespaces = ["pid", "mnt", "net", "uts", "user", "cgroup"];
 
     /// <param name="inOwnPidNamespace">The tree lives in a pid and mount namespace of its own (ferry-init's, or one whose init is
     /// the root), which a restore recreates.</param>

@@ -5,6 +5,7 @@ using Ferry.Linux;
 using Ferry.Namespaces;
 using Ferry.Procfs;
 using Ferry.Resources.Files;
+using Ferry.Resources.Ipc;
 using Ferry.Resources.Memory;
 using Ferry.Resources.TaskState;
 using Ferry.Tracing;
@@ -66,6 +67,7 @@ public static class Dumper
                 var tree = ProcessTree.From(pid, seized);
                 var ids = new TaskIds();
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
+                var ipcNamespace = IpcNamespaceDumper.Check(checkedProcesses, ids.Root);
 
                 files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
                 var shmem = new ShmemDumper();
@@ -84,6 +86,8 @@ public static class Dumper
                 foreach (var zombie in tree.Zombies)
                     ImageSetWriter.WriteZombie(request.ImagesDir, zombie.Vpid, ZombieDumper.Dump(zombie.Pid));
                 var sharedBytes = shmem.WriteImages(request.ImagesDir, () => nextPagesId++);
+                if (ipcNamespace is { } ipcId)
+                    sharedBytes += IpcNamespaceDumper.WriteImages(pid, ipcId, request.ImagesDir, () => nextPagesId++, log);
                 files.WriteImages();
                 ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root);
                 log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");

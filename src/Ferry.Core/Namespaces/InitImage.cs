@@ -18,8 +18,11 @@ namespace Ferry.Namespaces;
 /// <para><b>Start.</b> Ferry posix_spawns it (from a memfd, so /proc/PID/exe reads "/memfd:ferry-init
 /// (deleted)") with fd 3 = report pipe (write end) and fd 4 = a pipe from Ferry (read end); in session mode
 /// also fd 5 = the husk image. The started process is only the launcher: it calls clone3(CLONE_NEWPID |
-/// CLONE_NEWNS | CLONE_PARENT), writes the new process's PID (as seen by Ferry: a 4-byte int) to fd 3 and
-/// exits 0, or exits with the errno of clone3. The clone is the init, a child of Ferry thanks to CLONE_PARENT.
+/// CLONE_NEWNS | CLONE_PARENT), with CLONE_NEWIPC in run mode (an IPC namespace of its own, so the SysV objects of a
+/// tree Ferry started are dumped with it and come back under their ids anywhere: Resources/Ipc) and in session mode
+/// when the dump holds an IPC namespace (a tree that shared the dumper's shares Ferry's again, as with CRIU). It
+/// writes the new process's PID (as seen by Ferry: a 4-byte int) to fd 3 and exits 0, or exits with the errno of
+/// clone3. The clone is the init, a child of Ferry thanks to CLONE_PARENT.
 /// </para>
 /// <para><b>Init.</b> It names itself <see cref="Comm"/> (prctl PR_SET_NAME: the marker a dump looks for, with
 /// the exe link), makes every mount private (MS_REC | MS_PRIVATE on /: nothing propagates back to the host) and
@@ -75,7 +78,8 @@ public static class InitImage
     static ulong At(int offset) => BaseAddress + (ulong)offset;
 
     /// <summary>The complete ELF file.</summary>
-    public static byte[] Build()
+    /// <param name="newIpcNamespace">The init gets an IPC namespace of its own too (CLONE_NEWIPC).</param>
+    public static byte[] Build(bool newIpcNamespace = true)
     {
         var file = new byte[FileEnd];
         var s = file.AsSpan();
@@ -91,17 +95,18 @@ public static class InitImage
         BinaryPrimitives.WriteUInt64LittleEndian(s[AllSignalsAt..], ulong.MaxValue); // the kernel skips SIGKILL/SIGSTOP
         BinaryPrimitives.WriteUInt64LittleEndian(s[HuskArgvAt..], At(HuskNameAt));  // argv { "ferry-husk", NULL }, envp { NULL }
         Text(s[HuskNameAt..], "ferry-husk");
-        CloneArgs(s[LaunchArgsAt..], CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_PARENT, exitSignal: 0, setTid: 0, setTidSize: 0);
+        CloneArgs(s[LaunchArgsAt..], CloneFlags.CLONE_NEWPID | CloneFlags.CLONE_NEWNS | CloneFlags.CLONE_PARENT
+            | (newIpcNamespace ? CloneFlags.CLONE_NEWIPC : 0), exitSignal: 0, setTid: 0, setTidSize: 0);
         CloneArgs(s[HuskArgsAt..], 0, Signals.SIGCHLD, setTid: At(RequestAt + 4), setTidSize: 1);
         Text(s[ExecFailedAt..], ExecFailed);
         return file;
     }
 
     /// <summary>A memfd (close-on-exec, mode 0700) named <see cref="Comm"/> holding the init.</summary>
-    public static SafeFileHandle CreateMemfd()
+    public static SafeFileHandle CreateMemfd(bool newIpcNamespace)
     {
         var handle = NamespaceNative.CreateExecutableMemfd(Comm);
-        RandomAccess.Write(handle, Build(), 0);
+        RandomAccess.Write(handle, Build(newIpcNamespace), 0);
         return handle;
     }
 

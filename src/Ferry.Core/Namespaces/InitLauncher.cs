@@ -19,11 +19,12 @@ internal static unsafe class InitLauncher
     /// <param name="reportWrite">Write end of the report pipe: the init's fd 3.</param>
     /// <param name="fromFerryRead">Read end of the pipe from us: the init's fd 4.</param>
     /// <param name="huskImage">The husk image for session mode (the init's fd 5), or -1.</param>
+    /// <param name="newIpcNamespace">Give the namespace an IPC namespace of its own too.</param>
     /// <returns>The init's PID in our pid namespace.</returns>
     public static int Start(IReadOnlyList<string> argv, IReadOnlyList<string> environment, bool nullStdio,
-        int reportRead, int reportWrite, int fromFerryRead, int huskImage = -1)
+        int reportRead, int reportWrite, int fromFerryRead, int huskImage = -1, bool newIpcNamespace = true)
     {
-        using var image = InitImage.CreateMemfd();
+        using var image = InitImage.CreateMemfd(newIpcNamespace);
         // Our /proc/<pid>/fd path, not /proc/self: the file actions renumber the child's descriptors before exec.
         string path = $"/proc/{Environment.ProcessId}/fd/{image.DangerousGetHandle()}";
         var actions = NativeMemory.AllocZeroed(LibC.PosixSpawnFileActionsSize);
@@ -68,7 +69,7 @@ internal static unsafe class InitLauncher
         var status = new WaitStatus(NamespaceNative.WaitFor(launcher));
         if (!status.Exited) throw new FerryException($"the {InitImage.Comm} launcher (pid {launcher}) {status}");
         if (status.ExitCode != 0)
-            throw new FerryException($"creating a pid namespace failed: clone3(CLONE_NEWPID | CLONE_NEWNS) gave {Errno.Name(status.ExitCode)}"
+            throw new FerryException($"creating a pid namespace failed: clone3(CLONE_NEWPID | CLONE_NEWNS{(newIpcNamespace ? " | CLONE_NEWIPC" : "")}) gave {Errno.Name(status.ExitCode)}"
                 + (status.ExitCode == Errno.EPERM ? " (run as root)" : ""));
         // The launcher wrote the PID before exiting; our own copy of the write end is still open, so no EOF here.
         return NamespaceNative.ReadInt(reportRead)

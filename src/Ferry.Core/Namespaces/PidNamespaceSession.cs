@@ -37,7 +37,8 @@ public sealed class PidNamespaceSession : IDisposable
     public int InitPid { get; }
 
     /// <summary>Starts ferry-init as PID 1 of a new pid + mount namespace; it is our child.</summary>
-    public static PidNamespaceSession Create()
+    /// <param name="newIpcNamespace">A new IPC namespace too (the dump holds one to recreate); else Ferry's is shared.</param>
+    public static PidNamespaceSession Create(bool newIpcNamespace = false)
     {
         var (replyRead, replyWrite) = NamespaceNative.HighPipe();
         var (requestRead, requestWrite) = NamespaceNative.HighPipe();
@@ -45,7 +46,7 @@ public sealed class PidNamespaceSession : IDisposable
         int huskFd = NamespaceNative.DupHigh((int)huskImage.DangerousGetHandle());
         try
         {
-            int init = InitLauncher.Start([], [], nullStdio: true, replyRead, replyWrite, requestRead, huskFd);
+            int init = InitLauncher.Start([], [], nullStdio: true, replyRead, replyWrite, requestRead, huskFd, newIpcNamespace);
             var session = new PidNamespaceSession(init, replyRead, requestWrite);
             replyRead = requestWrite = -1;
             return session;

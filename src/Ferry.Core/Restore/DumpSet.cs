@@ -49,6 +49,12 @@ public sealed class DumpSet
     public bool RootIsNamespaceInit =>
         Inventory.RootIds is { } dumper && Root.Ids.PidNsId != dumper.PidNsId && Root.Pid == 1;
 
+    /// <summary>
+    /// The root's IPC namespace when it was another than the dumper's (root_ids.ipc_ns_id): dumped with the tree and
+    /// recreated by the restore, as CRIU does; null when the tree shared the dumper's.
+    /// </summary>
+    public Resources.Ipc.IpcNamespaceImages? IpcNamespace { get; private init; }
+
     /// <summary>Each shared anonymous memory object of the tree by shmid: its size and contents (offsets in the object).</summary>
     public IReadOnlyDictionary<ulong, SharedMemoryImage> SharedMemory { get; }
 
@@ -161,6 +167,8 @@ public sealed class DumpSet
         return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks, zombies, sharedMemory)
         {
             FileLocks = LoadFileLocks(set, tasks),
+            IpcNamespace = inventory.RootIds is { } dumper && tasks[0].Ids.IpcNsId != dumper.IpcNsId
+                ? Resources.Ipc.IpcNamespaceImages.Load(set, tasks[0].Ids.IpcNsId) : null,
         };
     }
 

@@ -1,6 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
 using Ferry.Namespaces;
+using Ferry.Resources.Ipc;
 using Ferry.Restore.Husk;
 using Ferry.Tracing;
 
@@ -31,7 +32,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             TimeNamespace.EnterForChildren(clocks, log);
 
         using var tracer = new Tracer();
-        var session = ownNamespace ? PidNamespaceSession.Create() : null;
+        var session = ownNamespace ? PidNamespaceSession.Create(newIpcNamespace: set.IpcNamespace is not null) : null;
         try
         {
             // Every ptrace request must come from the tracer thread: running the whole rebuild there saves two thread
@@ -60,11 +61,15 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var shared = new SharedObjects(set);
         var fileTables = new HashSet<uint>();
         var restorers = new List<TaskRestorer>();
+        var ipc = set.IpcNamespace is { } ipcImages ? new IpcNamespaceRestorer(ipcImages, log) : null;
         HuskTree tree;
         try
         {
             tree = BuildTree(set, tracer, session, namespaceInit, process =>
             {
+                // The tree's own IPC namespace (made fresh with the root's husk) gets its objects before any shmat.
+                if (restorers.Count == 0)
+                    ipc?.Populate(process.Leader.Pid);
                 var restorer = new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log);
                 restorers.Add(restorer);
                 restorer.RestoreMemory();
@@ -80,6 +85,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
             using (shared)
                 foreach (var restorer in restorers)
                     restorer.Rebuild();
+            ipc?.Finish(tree.Processes[0].Leader.Pid);
             Resources.Files.RegularFiles.RemoveLinkRemaps(set);
             if (request.PidFile is { } pidFile)
                 File.WriteAllText(pidFile, $"{tree.Processes[0].Leader.Pid}\n");
@@ -104,21 +110,23 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         if (session is not null)
             return HuskTree.Build(set, StartNamespacedHusk(session, tracer, set.Root.Pid), innerPids: true, restoreMemory, log);
         using var husks = new HuskLauncher();
+        // A dumped IPC namespace is recreated as a fresh one (so is the session's, see PidNamespaceSession.Create).
+        ulong ipcFlag = set.IpcNamespace is not null ? CloneFlags.CLONE_NEWIPC : 0;
         if (namespaceInit)
-            return HuskTree.Build(set, StartInitHusk(husks, tracer), innerPids: true, restoreMemory, log);
-        return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid), innerPids: false, restoreMemory, log);
+            return HuskTree.Build(set, StartInitHusk(husks, tracer, ipcFlag), innerPids: true, restoreMemory, log);
+        return HuskTree.Build(set, StartHusk(husks, tracer, set.Root.Pid, ipcFlag), innerPids: false, restoreMemory, log);
     }
 
     /// <summary>
     /// The root's husk as PID 1 of a fresh pid namespace, in a fresh mount namespace (a private copy of ours) with a
     /// /proc of the new pid namespace mounted, as the dumped init had (`unshare --pid --fork --mount-proc`).
     /// </summary>
-    static TracedTask StartInitHusk(HuskLauncher husks, Tracer tracer)
+    static TracedTask StartInitHusk(HuskLauncher husks, Tracer tracer, ulong extraFlags)
     {
         int pid;
         try
         {
-            pid = husks.StartWithPid([1], HuskImage.CLONE_PARENT | HuskImage.CLONE_NEWPID | CloneFlags.CLONE_NEWNS);
+            pid = husks.StartWithPid([1], HuskImage.CLONE_PARENT | HuskImage.CLONE_NEWPID | CloneFlags.CLONE_NEWNS | extraFlags);
         }
         catch (HuskLaunchException e)
         {
@@ -161,14 +169,14 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     /// A process that was just killed (by the dump, say) leaves /proc before the kernel frees its PID, so the PID check
     /// can pass while clone3 still finds the PID in use. While nobody visibly holds it, try again for a moment.
     /// </summary>
-    static void LaunchWithPid(HuskLauncher husks, int pid)
+    static void LaunchWithPid(HuskLauncher husks, int pid, ulong extraFlags)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         while (true)
         {
             try
             {
-                husks.StartWithPid([pid]);
+                husks.StartWithPid([pid], HuskImage.CLONE_PARENT | extraFlags);
                 return;
             }
             catch (HuskLaunchException e) when (e.Errno == Errno.EEXIST && PidCheck.Holder(pid) is null && DateTime.UtcNow < deadline)
@@ -182,11 +190,11 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     /// A husk with the wanted PID, seized and stopped. The husk stops itself with SIGSTOP; it is continued before the
     /// seize so that the task Ferry hands back later is not job-control stopped.
     /// </summary>
-    static TracedTask StartHusk(HuskLauncher husks, Tracer tracer, int pid)
+    static TracedTask StartHusk(HuskLauncher husks, Tracer tracer, int pid, ulong extraFlags)
     {
         try
         {
-            LaunchWithPid(husks, pid);
+            LaunchWithPid(husks, pid, extraFlags);
         }
         catch (HuskLaunchException e) when (e.Errno == Errno.EEXIST)
         {

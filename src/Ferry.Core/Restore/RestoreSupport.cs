@@ -7,7 +7,7 @@ namespace Ferry.Restore;
 /// <summary>Refuses, before anything is created, dumps that need a capability this version does not have yet.</summary>
 public static class RestoreSupport
 {
-    static readonly uint UnsupportedVmas = Vma.SysVIpc | Vma.Socket | Vma.AioRing | Vma.ShadowStack | Vma.Uprobes;
+    static readonly uint UnsupportedVmas = Vma.Socket | Vma.AioRing | Vma.ShadowStack | Vma.Uprobes;
 
     /// <summary>Throws one line naming every missing capability, each with the first place it is needed.</summary>
     public static void Check(DumpSet set)
@@ -23,7 +23,8 @@ public static class RestoreSupport
                 Need("seccomp", $"pid {task.Pid} runs under seccomp");
             foreach (var vma in task.Mm.Vmas)
                 if ((vma.Status & UnsupportedVmas) != 0)
-                    Need("SysV IPC and other special memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
+                    Need("sockets, AIO rings and other special memory", $"VMA 0x{vma.Start:x}-0x{vma.End:x} of pid {task.Pid}");
+            Resources.Ipc.SysvShmAttacher.Check(task, set.IpcNamespace);
             foreach (var fd in task.Fds)
             {
                 var file = set.Files[fd.Id];

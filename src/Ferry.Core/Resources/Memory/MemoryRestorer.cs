@@ -127,12 +127,18 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         try
         {
             var shared = CreateSharedObjects(taskFds);
+            Dictionary<int, Ipc.IpcSegment>? sysvSegments = null;
             int run = 0;
             var runs = images.Pages.Runs;
             foreach (var vma in images.Mm.Vmas)
             {
                 if (Vma.IsKernelArea(vma))
                     continue;
+                if (Ipc.SysvShmAttacher.IsSysv(vma))
+                {
+                    Ipc.SysvShmAttacher.Map(task, vma, sysvSegments ??= set.IpcNamespace!.Segments.ToDictionary(s => s.Id));
+                    continue;
+                }
                 while (run < runs.Count && runs[run].End <= vma.Start) run++;
                 bool hasPages = run < runs.Count && runs[run].Address < vma.End;
                 int prot = (int)vma.Prot;

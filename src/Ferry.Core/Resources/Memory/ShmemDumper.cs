@@ -31,7 +31,7 @@ internal sealed class ShmemDumper
     {
         foreach (var vma in vmas)
         {
-            if ((vma.Status & VmaStatus.AnonShared) == 0) continue;
+            if ((vma.Status & VmaStatus.AnonShared) == 0 || (vma.Status & VmaStatus.SysVIpc) != 0) continue; // SysV: Resources/Ipc
             if (!_objects.TryGetValue(vma.Shmid, out var shared))
             {
                 _objects[vma.Shmid] = shared = new SharedObject(pid, vma);

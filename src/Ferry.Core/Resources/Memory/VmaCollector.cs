@@ -79,7 +79,16 @@ internal static class VmaCollector
 
     static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, bool ioOrPfn)
     {
-        if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal)) throw Unsupported(pid, map, "System V shared memory");
+        var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
+        if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal))
+        {
+            // An attach of a SysV segment: its inode number is the segment id, CRIU's shmid (Resources/Ipc dumps the segment).
+            vma.Status |= VmaStatus.AnonShared | VmaStatus.SysVIpc;
+            vma.Flags |= (uint)Mman.MAP_ANONYMOUS;
+            vma.Shmid = map.Inode;
+            vma.Fdflags = MappedFileAccess(openable) ?? (uint)OpenFlags.O_RDWR;
+            return vma;
+        }
         if (map.Shared && map.DevMajor == 0 && map.Path == "/dev/zero" && map.Deleted)
         {
             // MAP_SHARED|MAP_ANONYMOUS: a shmem object the kernel names "/dev/zero (deleted)"; its inode is CRIU's shmid.
@@ -89,7 +98,6 @@ internal static class VmaCollector
             return vma;
         }
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
-        var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
         var fdFlags = MappedFileAccess(openable)
             ?? (map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY);
         var memfd = Memfd.MemfdDumper.IsMemfd(map.Path); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
