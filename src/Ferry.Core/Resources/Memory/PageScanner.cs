@@ -16,59 +16,103 @@ internal record struct DumpRun(ulong Address, ulong Pages, uint Flags, bool Read
 /// present or swapped and are not the shared zero page; in private file mappings only the pages that were
 /// copied-on-write (not file pages); the vDSO whole; never vvar, vsyscall or guard regions. Anonymous private
 /// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them.
+/// The scan goes batch by batch (<see cref="ScanMore"/>), so copying can start on the runs found so far: runs only
+/// ever grow at the end (the last run may still get longer), so what has been found stays valid.
 /// </summary>
-internal static unsafe class PageScanner
+internal sealed unsafe class PageScanner : IDisposable
 {
     public const ulong PageSize = 4096;
     const ulong Present = 1UL << 63, Swapped = 1UL << 62, FilePage = 1UL << 61, GuardRegion = 1UL << 58;
     const ulong PfnMask = (1UL << 55) - 1;
-    const int BatchPages = 1 << 18; // 1 GiB of address space per pagemap read (2 MiB of entries)
+    const int BatchPages = 1 << 14; // 64 MiB of address space per pagemap read (128 KiB of entries)
 
     static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
 
-    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    readonly ulong _zero = ZeroPagePfn.Value;
+    readonly HashSet<ulong> _stackPages;
+    readonly PagemapReader _pagemap;
+    readonly LargeBuffer _buffer;
+    readonly IEnumerator<(vma_entry Vma, ulong Start, int Pages)> _batches;
+
+    public PageScanner(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
     {
-        var runs = new List<DumpRun>();
-        var zero = ZeroPagePfn.Value;
-        var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
+        _stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
         // Not a managed array: one this large would make the GC commit a whole large-object region.
         var largest = vmas.Where(HasPrivatePages).Select(v => (v.End - v.Start) / PageSize).DefaultIfEmpty(1UL).Max();
         var batch = (int)Math.Min(BatchPages, largest);
-        using var buffer = new LargeBuffer(batch * sizeof(ulong));
-        using var pagemap = new PagemapReader(pid);
-        ScanVmas(pagemap, vmas, new Span<ulong>(buffer.Pointer, batch), zero, stackPages, runs);
-        return runs;
+        _pagemap = new PagemapReader(pid);
+        _buffer = new LargeBuffer(batch * sizeof(ulong));
+        _batches = Batches(vmas, batch).GetEnumerator();
     }
 
-    static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
-        HashSet<ulong> stackPages, List<DumpRun> runs)
+    /// <summary>The runs found so far, in address order.</summary>
+    public List<DumpRun> Runs { get; } = new();
+
+    /// <summary>Bytes of all pages in <see cref="Runs"/>.</summary>
+    public long Bytes { get; private set; }
+
+    public bool Done { get; private set; }
+
+    /// <summary>Every run of the task at once.</summary>
+    public static List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
+    {
+        using var scanner = new PageScanner(pid, vmas, stackPointers);
+        while (scanner.ScanMore()) { }
+        return scanner.Runs;
+    }
+
+    /// <summary>Scans the next batch of pages; false once every VMA is scanned.</summary>
+    public bool ScanMore()
+    {
+        if (Done) return false;
+        if (!_batches.MoveNext())
+        {
+            Done = true;
+            return false;
+        }
+        var (vma, start, pages) = _batches.Current;
+        ScanBatch(vma, start, new Span<ulong>(_buffer.Pointer, pages));
+        return true;
+    }
+
+    static IEnumerable<(vma_entry Vma, ulong Start, int Pages)> Batches(IReadOnlyList<vma_entry> vmas, int batch)
     {
         foreach (var vma in vmas)
         {
             if (!HasPrivatePages(vma)) continue;
-            var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
-            var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
-            var lazy = CanBeLazy(vma);
-            var readable = (vma.Prot & Mman.PROT_READ) != 0;
-            for (var start = vma.Start; start < vma.End; start += (ulong)entries.Length * PageSize)
-            {
-                var count = (int)Math.Min((ulong)entries.Length, (vma.End - start) / PageSize);
-                var read = pagemap.Read(start, entries[..count]);
-                for (var i = 0; i < read; i++)
-                {
-                    var pme = entries[i];
-                    var address = start + (ulong)i * PageSize;
-                    if (!dumpAll)
-                    {
-                        if ((pme & GuardRegion) != 0) continue;
-                        if (filePrivate && (pme & FilePage) != 0) continue;
-                        if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == zero)) continue;
-                    }
-                    var flags = PagemapFlags.Present | (lazy && !stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
-                    Append(runs, address, flags, readable);
-                }
-            }
+            for (var start = vma.Start; start < vma.End; start += (ulong)batch * PageSize)
+                yield return (vma, start, (int)Math.Min((ulong)batch, (vma.End - start) / PageSize));
         }
+    }
+
+    void ScanBatch(vma_entry vma, ulong start, Span<ulong> entries)
+    {
+        var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
+        var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
+        var lazy = CanBeLazy(vma);
+        var readable = (vma.Prot & Mman.PROT_READ) != 0;
+        var read = _pagemap.Read(start, entries);
+        for (var i = 0; i < read; i++)
+        {
+            var pme = entries[i];
+            var address = start + (ulong)i * PageSize;
+            if (!dumpAll)
+            {
+                if ((pme & GuardRegion) != 0) continue;
+                if (filePrivate && (pme & FilePage) != 0) continue;
+                if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == _zero)) continue;
+            }
+            var flags = PagemapFlags.Present | (lazy && !_stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
+            Append(Runs, address, flags, readable);
+            Bytes += (long)PageSize;
+        }
+    }
+
+    public void Dispose()
+    {
+        _batches.Dispose();
+        _pagemap.Dispose();
+        _buffer.Dispose();
     }
 
     static void Append(List<DumpRun> runs, ulong address, uint flags, bool readable)
