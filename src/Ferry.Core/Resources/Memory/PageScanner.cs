@@ -53,14 +53,6 @@ internal sealed unsafe class PageScanner : IDisposable
 
     public bool Done { get; private set; }
 
-    /// <summary>Every run of the task at once.</summary>
-    public static List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers)
-    {
-        using var scanner = new PageScanner(pid, vmas, stackPointers);
-        while (scanner.ScanMore()) { }
-        return scanner.Runs;
-    }
-
     /// <summary>Scans the next batch of pages; false once every VMA is scanned.</summary>
     public bool ScanMore()
     {
