@@ -34,11 +34,16 @@ internal static unsafe class MemoryDumper
         using (var pages = new FileStream(Path.Combine(imagesDir, $"pages-{pagesId}.img"), new FileStreamOptions
                {
                    // No preallocation: on tmpfs fallocate allocates every page up front, which costs as much as
-                   // the writes that would allocate them anyway.
-                   Mode = FileMode.Create, Access = FileAccess.Write, BufferSize = 0,
+                   // the writes that would allocate them anyway. A pages file left by an earlier dump is overwritten
+                   // in place, not truncated first: its pages are then reused instead of freed and allocated again.
+                   Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, BufferSize = 0,
                    UnixCreateMode = ImageWriter.FileMode,
                }))
+        {
+            File.SetUnixFileMode(pages.SafeFileHandle, ImageWriter.FileMode);
             copy.Run(pages.SafeFileHandle);
+            pages.SetLength(scanner.Bytes);
+        }
         WritePagemap(Path.Combine(imagesDir, $"pagemap-{vpid}.img"), pagesId, scanner.Runs);
         return new MemoryDumpStats(scanner.Bytes / (long)PageScanner.PageSize, scanner.Bytes, scanner.Runs.Count,
             Ticks(copy.ScanTicks), Ticks(copy.ReadTicks), Ticks(copy.WaitTicks));
