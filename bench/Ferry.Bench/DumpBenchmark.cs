@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Ferry.Images;
 using Ferry.Images.Protos;
 using Ferry.Tracing;
@@ -10,7 +11,10 @@ namespace Ferry.Bench;
 /// `ferry dump` (the AOT binary, $FERRY_BIN or out/ferry) of a process holding 64 MiB, 512 MiB and 2 GiB of written
 /// anonymous memory (tests/targets dump_memory), and of a tiny process (dump_counter). Each size is dumped three
 /// times, each time from a fresh process (the dump kills it, as CRIU's does); prints the median wall time of the
-/// whole command, GB/s of memory, and the frozen time the dump recorded in stats-dump.
+/// whole command, GB/s of memory, the frozen time the dump recorded in stats-dump, and where the time of the median
+/// run went (from the timestamps of its -v4 log): start (process start to frozen), collect (frozen to the start of
+/// the memory dump: task state, VMAs from smaps), memory (all of the memory dump; in it scan: pagemap, copy: the
+/// reader's process_vm_readv time, write: time the reader waited for image writes), rest (after memory: images, kill) and exit (log end to process end).
 /// </summary>
 internal static class DumpBenchmark
 {
@@ -35,18 +39,22 @@ internal static class DumpBenchmark
         }
     }
 
-    static void Report(string name, int mib, List<(double Seconds, double FrozenSeconds, long Bytes)> runs)
+    static void Report(string name, int mib, List<DumpRun> runs)
     {
-        var wall = Median(runs.Select(r => r.Seconds));
+        var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
+        var wall = median.Seconds;
         var frozen = Median(runs.Select(r => r.FrozenSeconds));
         var bytes = runs[0].Bytes;
         var rate = mib > 0 ? $", {bytes / wall / 1e9:F2} GB/s" : "";
         Console.WriteLine($"dump {name}: {wall:F3} s{rate} (frozen {frozen:F3} s; {bytes >> 20} MiB of pages; runs {string.Join(" ", runs.Select(r => r.Seconds.ToString("F3", CultureInfo.InvariantCulture)))})");
+        Console.WriteLine($"  median run, ms: {median.Breakdown}");
     }
 
-    static List<(double, double, long)> Measure(string ferry, string parent, Func<ChildProcess> start)
+    sealed record DumpRun(double Seconds, double FrozenSeconds, long Bytes, string Breakdown);
+
+    static List<DumpRun> Measure(string ferry, string parent, Func<ChildProcess> start)
     {
-        var results = new List<(double, double, long)>();
+        var results = new List<DumpRun>();
         for (var i = 0; i < Repeats; i++)
         {
             var images = Directory.CreateDirectory(Path.Combine(parent, $"ferry-bench-dump-{Environment.ProcessId}-{i}")).FullName;
@@ -54,7 +62,8 @@ internal static class DumpBenchmark
             try
             {
                 var clock = Stopwatch.StartNew();
-                using (var dump = Process.Start(new ProcessStartInfo(ferry, ["dump", "-t", target.Pid.ToString(CultureInfo.InvariantCulture), "-D", images]) { RedirectStandardError = true })!)
+                var log = Path.Combine(images, "dump.log");
+                using (var dump = Process.Start(new ProcessStartInfo(ferry, ["dump", "-t", target.Pid.ToString(CultureInfo.InvariantCulture), "-D", images, "-v4", "-o", log]) { RedirectStandardError = true })!)
                 {
                     var error = dump.StandardError.ReadToEnd();
                     dump.WaitForExit();
@@ -62,7 +71,7 @@ internal static class DumpBenchmark
                 }
                 var seconds = clock.Elapsed.TotalSeconds;
                 var stats = ImageReader.ReadFile(Path.Combine(images, "stats-dump")).Entries[0].As<stats_entry>().Dump;
-                results.Add((seconds, stats.FrozenTime / 1e6, (long)stats.PagesWritten * 4096));
+                results.Add(new DumpRun(seconds, stats.FrozenTime / 1e6, (long)stats.PagesWritten * 4096, Breakdown(File.ReadAllLines(log), seconds)));
                 target.WaitForExit(TimeSpan.FromSeconds(30));
             }
             finally
@@ -71,6 +80,23 @@ internal static class DumpBenchmark
             }
         }
         return results;
+    }
+
+    /// <summary>Splits a run's time by the timestamps of its log, e.g. "(  0.012187) Debug: ..." (seconds since start).</summary>
+    static string Breakdown(string[] log, double wall)
+    {
+        double At(string text) => log.Where(l => l.Contains(text, StringComparison.Ordinal))
+            .Select(l => double.Parse(l[1..l.IndexOf(')')], CultureInfo.InvariantCulture)).DefaultIfEmpty(double.NaN).First();
+        double Ms(string line, string pattern) =>
+            Regex.Match(line, pattern) is { Success: true } m ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN;
+        var memoryLine = log.FirstOrDefault(l => l.Contains(" pages in ", StringComparison.Ordinal)) ?? "";
+        double frozenAt = At("froze the tree"), memoryEnd = At(" pages in "), finished = At("Dumping finished");
+        double memory = Ms(memoryLine, @"written in ([0-9.]+) ms"), scan = Ms(memoryLine, @"pagemap scan ([0-9.]+) ms"),
+            copy = Ms(memoryLine, @"copying ([0-9.]+) ms"), write = Ms(memoryLine, @"waiting for writes ([0-9.]+) ms");
+        // The log starts a little after the process does: that part is counted in exit.
+        return string.Create(CultureInfo.InvariantCulture,
+            $"start {frozenAt * 1e3:F1}, collect {memoryEnd * 1e3 - memory - frozenAt * 1e3:F1}, memory {memory:F1} (scan {scan:F1}, copy {copy:F1}, write {write:F1}), "
+            + $"rest {(finished - memoryEnd) * 1e3:F1}, exit {(wall - finished) * 1e3:F1}");
     }
 
     static double Median(IEnumerable<double> values)

@@ -86,6 +86,27 @@ public sealed class DumpLifecycleTests
     }
 
     [RootFact]
+    public void A_dump_into_the_images_of_a_larger_earlier_dump_leaves_a_pages_file_of_its_own_size()
+    {
+        // The pages file of an earlier dump is overwritten in place (its pages are reused), so it must end cut to size.
+        using var larger = DumpTarget.Start("dump_memory", passWorkDir: false, "16");
+        Assert.Equal(0, larger.Dump().ExitCode);
+        using var smaller = DumpTarget.Start("dump_memory", passWorkDir: false, "4");
+        var result = FerryBinary.Run(["dump", "-t", smaller.Pid.ToString(CultureInfo.InvariantCulture), "-D", larger.ImagesDir]);
+        Assert.True(result.ExitCode == 0, $"ferry dump failed: {result.StdErr}");
+
+        using var pages = Ferry.Images.PageMap.Open(larger.Image($"pagemap-{smaller.Pid}.img"));
+        Assert.Equal(pages.PresentBytes, new FileInfo(larger.Image($"pages-{pages.PagesId}.img")).Length);
+        var memory = smaller.Address("memory");
+        var page = new byte[4096];
+        for (var i = 0; i < 1024; i++)
+        {
+            Assert.Equal(4096, pages.Read(memory + (ulong)i * 4096, page));
+            Assert.True(page.All(b => b == (byte)(i * 7 + 1)), $"page {i} of the pattern differs in the images");
+        }
+    }
+
+    [RootFact]
     public void A_missing_pid_gives_one_line_and_a_non_zero_exit()
     {
         var pid = Enumerable.Range(2, 32000).Select(i => 32768 - i).First(p => !Directory.Exists($"/proc/{p}"));

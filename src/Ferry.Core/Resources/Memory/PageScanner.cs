@@ -28,83 +28,127 @@ internal record struct DumpRun(ulong Address, ulong Pages, uint Flags, bool Read
 /// pages are marked lazy (except the pages holding a thread's stack pointer), as CRIU marks them. Given the fork
 /// parent (dumped before), a page that is the very page the parent has at the same address (the same PFN, in a VMA
 /// both have from the fork: <see cref="InheritedAreas"/>) is marked as the parent's instead of being saved again.
+/// The scan goes batch by batch (<see cref="ScanMore"/>), so copying can start on the runs found so far: runs only
+/// ever grow at the end (the last run may still get longer), so what has been found stays valid.
 /// </summary>
-internal static unsafe class PageScanner
+internal sealed unsafe class PageScanner : IDisposable
 {
     public const ulong PageSize = 4096;
     const ulong Present = 1UL << 63, Swapped = 1UL << 62, FilePage = 1UL << 61, GuardRegion = 1UL << 58;
     const ulong PfnMask = (1UL << 55) - 1;
-    const int BatchPages = 1 << 18; // 1 GiB of address space per pagemap read (2 MiB of entries)
+    const int BatchPages = 1 << 14; // 64 MiB of address space per pagemap read (128 KiB of entries)
 
     static readonly Lazy<ulong> ZeroPagePfn = new(FindZeroPagePfn);
 
+    readonly ulong _zero = ZeroPagePfn.Value;
+    readonly HashSet<ulong> _stackPages;
+    readonly PagemapReader _pagemap;
+    readonly LargeBuffer _buffer;
+    readonly IEnumerator<(vma_entry Vma, ulong Start, int Pages)> _batches;
+    readonly HashSet<vma_entry> _inherited;
+    readonly IReadOnlyList<(ulong Address, ulong Pfn)> _parentFrames;
+    int _parentFrame; // cursor into _parentFrames: addresses only grow
+    readonly List<(ulong Address, ulong Pfn)>? _frames;
+
     /// <param name="parent">The fork parent whose pages are stored once, or null.</param>
     /// <param name="frames">When not null, receives the PFN of each page picked, for the scans of this process's children.</param>
-    public static unsafe List<DumpRun> Scan(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
+    public PageScanner(int pid, IReadOnlyList<vma_entry> vmas, IReadOnlyCollection<ulong> stackPointers,
         ForkParent? parent = null, List<(ulong Address, ulong Pfn)>? frames = null)
     {
-        var runs = new List<DumpRun>();
-        var zero = ZeroPagePfn.Value;
-        var stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
+        _inherited = parent is null ? [] : InheritedAreas.Of(vmas, parent.Vmas).ToHashSet();
+        _parentFrames = parent?.Frames ?? [];
+        _frames = frames;
+        _stackPages = stackPointers.Select(sp => sp & ~(PageSize - 1)).ToHashSet();
         // Not a managed array: one this large would make the GC commit a whole large-object region.
         var largest = vmas.Where(HasPrivatePages).Select(v => (v.End - v.Start) / PageSize).DefaultIfEmpty(1UL).Max();
         var batch = (int)Math.Min(BatchPages, largest);
-        using var buffer = new LargeBuffer(batch * sizeof(ulong));
-        using var pagemap = new PagemapReader(pid);
-        var inherited = parent is null ? [] : InheritedAreas.Of(vmas, parent.Vmas).ToHashSet();
-        ScanVmas(pagemap, vmas, new Span<ulong>(buffer.Pointer, batch), zero, stackPages, runs, inherited, parent?.Frames ?? [], frames);
-        return runs;
+        _pagemap = new PagemapReader(pid);
+        _buffer = new LargeBuffer(batch * sizeof(ulong));
+        _batches = Batches(vmas, batch).GetEnumerator();
     }
 
-    static void ScanVmas(PagemapReader pagemap, IReadOnlyList<vma_entry> vmas, Span<ulong> entries, ulong zero,
-        HashSet<ulong> stackPages, List<DumpRun> runs, HashSet<vma_entry> inherited, IReadOnlyList<(ulong Address, ulong Pfn)> parentFrames,
-        List<(ulong Address, ulong Pfn)>? frames)
+    /// <summary>The runs found so far, in address order: what the pagemap image lists.</summary>
+    public List<DumpRun> Runs { get; } = new();
+
+    /// <summary>The runs of <see cref="Runs"/> whose pages the pages image holds (not the parent's).</summary>
+    public List<DumpRun> Stored { get; } = new();
+
+    /// <summary>Bytes of all pages in <see cref="Stored"/>.</summary>
+    public long Bytes { get; private set; }
+
+    public bool Done { get; private set; }
+
+    /// <summary>Scans the next batch of pages; false once every VMA is scanned.</summary>
+    public bool ScanMore()
     {
-        var parentFrame = 0;
+        if (Done) return false;
+        if (!_batches.MoveNext())
+        {
+            Done = true;
+            return false;
+        }
+        var (vma, start, pages) = _batches.Current;
+        ScanBatch(vma, start, new Span<ulong>(_buffer.Pointer, pages));
+        return true;
+    }
+
+    static IEnumerable<(vma_entry Vma, ulong Start, int Pages)> Batches(IReadOnlyList<vma_entry> vmas, int batch)
+    {
         foreach (var vma in vmas)
         {
             if (!HasPrivatePages(vma)) continue;
-            var fromParent = inherited.Contains(vma);
-            var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
-            var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
-            var lazy = CanBeLazy(vma);
-            var readable = (vma.Prot & Mman.PROT_READ) != 0;
-            for (var start = vma.Start; start < vma.End; start += (ulong)entries.Length * PageSize)
+            for (var start = vma.Start; start < vma.End; start += (ulong)batch * PageSize)
+                yield return (vma, start, (int)Math.Min((ulong)batch, (vma.End - start) / PageSize));
+        }
+    }
+
+    void ScanBatch(vma_entry vma, ulong start, Span<ulong> entries)
+    {
+        var dumpAll = (vma.Status & VmaStatus.Vdso) != 0;
+        var filePrivate = (vma.Status & VmaStatus.FilePrivate) != 0;
+        var lazy = CanBeLazy(vma);
+        var readable = (vma.Prot & Mman.PROT_READ) != 0;
+        var fromParent = _inherited.Contains(vma);
+        var read = _pagemap.Read(start, entries);
+        for (var i = 0; i < read; i++)
+        {
+            var pme = entries[i];
+            var address = start + (ulong)i * PageSize;
+            if (!dumpAll)
             {
-                var count = (int)Math.Min((ulong)entries.Length, (vma.End - start) / PageSize);
-                var read = pagemap.Read(start, entries[..count]);
-                for (var i = 0; i < read; i++)
-                {
-                    var pme = entries[i];
-                    var address = start + (ulong)i * PageSize;
-                    if (!dumpAll)
-                    {
-                        if ((pme & GuardRegion) != 0) continue;
-                        if (filePrivate && (pme & FilePage) != 0) continue;
-                        if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == zero)) continue;
-                    }
-                    if ((pme & Present) != 0) frames?.Add((address, pme & PfnMask));
-                    if (fromParent && IsParentFrame(parentFrames, ref parentFrame, address, pme))
-                    {
-                        Append(runs, address, PagemapFlags.Parent | InheritedAreas.InParentProcess, readable);
-                        continue;
-                    }
-                    var flags = PagemapFlags.Present | (lazy && !stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
-                    Append(runs, address, flags, readable);
-                }
+                if ((pme & GuardRegion) != 0) continue;
+                if (filePrivate && (pme & FilePage) != 0) continue;
+                if ((pme & (Present | Swapped)) == 0 || ((pme & Present) != 0 && (pme & PfnMask) == _zero)) continue;
             }
+            if ((pme & Present) != 0) _frames?.Add((address, pme & PfnMask));
+            if (fromParent && IsParentFrame(address, pme))
+            {
+                Append(Runs, address, PagemapFlags.Parent | InheritedAreas.InParentProcess, readable);
+                continue;
+            }
+            var flags = PagemapFlags.Present | (lazy && !_stackPages.Contains(address) ? PagemapFlags.Lazy : 0);
+            Append(Runs, address, flags, readable);
+            Append(Stored, address, flags, readable);
+            Bytes += (long)PageSize;
         }
     }
 
     /// <summary>
     /// Whether the page at <paramref name="address"/> is the physical page the parent had there (the PFN reads as 0
-    /// without CAP_SYS_ADMIN: never the same then). Addresses only grow, so one cursor walks the parent's frames.
+    /// without CAP_SYS_ADMIN: never the same then).
     /// </summary>
-    static bool IsParentFrame(IReadOnlyList<(ulong Address, ulong Pfn)> parentFrames, ref int cursor, ulong address, ulong pme)
+    bool IsParentFrame(ulong address, ulong pme)
     {
-        while (cursor < parentFrames.Count && parentFrames[cursor].Address < address) cursor++;
-        return (pme & Present) != 0 && (pme & PfnMask) != 0 && cursor < parentFrames.Count
-            && parentFrames[cursor].Address == address && parentFrames[cursor].Pfn == (pme & PfnMask);
+        while (_parentFrame < _parentFrames.Count && _parentFrames[_parentFrame].Address < address) _parentFrame++;
+        return (pme & Present) != 0 && (pme & PfnMask) != 0 && _parentFrame < _parentFrames.Count
+            && _parentFrames[_parentFrame].Address == address && _parentFrames[_parentFrame].Pfn == (pme & PfnMask);
+    }
+
+    public void Dispose()
+    {
+        _batches.Dispose();
+        _pagemap.Dispose();
+        _buffer.Dispose();
     }
 
     static void Append(List<DumpRun> runs, ulong address, uint flags, bool readable)
