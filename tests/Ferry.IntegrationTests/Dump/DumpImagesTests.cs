@@ -168,7 +168,7 @@ public sealed class DumpImagesTests
         var code = new byte[2];
         RandomAccess.Read(mem, code, (long)regs.Ip);
         Assert.Equal(new byte[] { 0x0f, 0x05 }, code); // ip points at the syscall instruction again
-        Assert.Equal('S', target.Status().State); // and the live task is still blocked in its read
+        target.WaitFor(() => target.Status().State == 'S', "the live task blocked in its read again");
     }
 
     [RootFact]

@@ -30,7 +30,7 @@ public sealed class DumpLifecycleTests
         Assert.Equal(1, result.ExitCode);
         var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
         Assert.Contains("time namespace", line);
-        Assert.Equal(('S', 0), target.Status());
+        target.WaitFor(() => target.Status() == ('S', 0), "the process asleep again without a tracer");
     }
 
     [RootFact]

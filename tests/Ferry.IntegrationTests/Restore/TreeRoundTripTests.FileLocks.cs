@@ -35,7 +35,7 @@ public sealed partial class TreeRoundTripTests
         {
             Assert.NotEqual(0, dump.ExitCode);
             Assert.Contains("--file-locks", dump.StdErr);
-            Assert.Equal('S', State(parent));
+            target.WaitFor(() => State(parent) == 'S', "the parent asleep again, untouched");
             Assert.Equal(6, Locks(parent, child).Count);
         }
         finally

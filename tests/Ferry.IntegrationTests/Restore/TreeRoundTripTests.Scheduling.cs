@@ -38,7 +38,7 @@ public sealed partial class TreeRoundTripTests
         {
             Assert.NotEqual(0, dump.ExitCode);
             Assert.Contains("SCHED_DEADLINE", dump.StdErr);
-            Assert.Equal('S', State(target.Pid));
+            target.WaitFor(() => State(target.Pid) == 'S', "the process asleep again, untouched");
         }
         finally
         {
