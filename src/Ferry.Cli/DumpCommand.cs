@@ -19,7 +19,7 @@ internal static class DumpCommand
         var shellJob = CommonOptions.ShellJob();
         var tcpEstablished = CommonOptions.TcpEstablished();
         var tcpClose = CommonOptions.TcpClose();
-        var timeout = CommonOptions.Timeout();
+        var timeout = CommonOptions.Timeout("Give up freezing the tree when a task has not stopped after this many seconds (default 10, as CRIU)");
         var noDefaultConfig = CommonOptions.NoDefaultConfig();
         var ghostLimit = new Option<long>("--ghost-limit")
         {

@@ -18,7 +18,7 @@ internal static class RestoreCommand
         var shellJob = CommonOptions.ShellJob();
         var tcpEstablished = CommonOptions.TcpEstablished();
         var tcpClose = CommonOptions.TcpClose();
-        var timeout = CommonOptions.Timeout();
+        var timeout = CommonOptions.Timeout("Accepted for CRIU compatibility; Ferry's restore waits on no task that could hang it");
         var noDefaultConfig = CommonOptions.NoDefaultConfig();
         var pidns = new Option<string>("--pidns") { Description = "'host' keeps the original PIDs here; 'new' restores into a fresh PID namespace", DefaultValueFactory = _ => "host" };
         pidns.AcceptOnlyFromAmong("host", "new");
