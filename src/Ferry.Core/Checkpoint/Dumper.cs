@@ -69,6 +69,7 @@ public static class Dumper
 
                 files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
                 var shmem = new ShmemDumper();
+                files.Memfds.DumpedAsSharedMemory = shmem.Has;
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log);
                 long pages = 0, bytes = 0;

@@ -53,6 +53,25 @@ public sealed class DumpLifecycleTests
         Assert.Equal(2, FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images, "--ghost-limit", "lots").ExitCode);
     }
 
+    [Restore.FerryDumpHugePagesFact]
+    public void Hugetlb_mapped_memory_is_refused_with_one_line_and_the_process_runs_on()
+    {
+        using var target = Targets.TargetProcess.Start("hugetlb_memfd", "mapped");
+        var images = Path.Combine(target.Directory, "images");
+        Directory.CreateDirectory(images);
+
+        var result = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {target.Pid} maps hugetlb memory at 0x", line);
+        Assert.Contains("(/anon_hugepage, 2048 KiB pages)", line);
+        Assert.Contains("left running untouched", line);
+        Assert.False(target.HasExited, "the refused dump harmed the process");
+        Assert.Equal(0, target.Stop());
+        Assert.Equal("1", target.Result("content_ok"));
+    }
+
     [RootFact]
     public void A_stopped_process_sent_another_stop_signal_is_dumped_and_stays_stopped()
     {
