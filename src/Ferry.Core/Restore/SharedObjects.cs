@@ -1,3 +1,4 @@
+using Ferry.Linux;
 using Ferry.Resources.Files;
 using Ferry.Resources.Memfd;
 using Ferry.Resources.Pipes;
