@@ -47,9 +47,10 @@ internal static class CommonOptions
         Description = "Do not keep established TCP connections: they are closed on restore",
     };
 
-    public static Option<int?> Timeout() => new("--timeout")
+    public static Option<int?> Timeout(string description) => new("--timeout")
     {
-        Description = "Give up freezing or restoring after this many seconds",
+        Description = description,
+        Validators = { result => { if (result.GetValueOrDefault<int?>() <= 0) result.AddError("--timeout: the number of seconds must be above 0"); } },
     };
 
     public static Option<FileInfo?> PidFile() => new("--pidfile")

@@ -10,17 +10,9 @@ internal static class DumpCommand
     public static Command Create()
     {
         var tree = new Option<int>("--tree", "-t") { Description = "PID of the root of the process tree to checkpoint", Required = true };
-        var imagesDir = CommonOptions.ImagesDir();
+        var shared = new SharedVerbOptions("Give up freezing the tree when a task has not stopped after this many seconds (default 10, as CRIU)");
         var leaveRunning = new Option<bool>("--leave-running", "-R") { Description = "Let the tree run on after the dump (default: kill it)" };
         var leaveStopped = new Option<bool>("--leave-stopped", "-s") { Description = "Leave the tree stopped after the dump" };
-        var logFile = CommonOptions.LogFile();
-        var workDir = CommonOptions.WorkDir();
-        var verbosity = CommonOptions.Verbosity();
-        var shellJob = CommonOptions.ShellJob();
-        var tcpEstablished = CommonOptions.TcpEstablished();
-        var tcpClose = CommonOptions.TcpClose();
-        var timeout = CommonOptions.Timeout();
-        var noDefaultConfig = CommonOptions.NoDefaultConfig();
         var ghostLimit = new Option<long>("--ghost-limit")
         {
             Description = "Largest deleted-but-open file saved as a ghost file, in bytes on disk (K, M, G suffixes; default 1M, as CRIU)",
@@ -31,28 +23,27 @@ internal static class DumpCommand
         var cowPagesOnce = new Option<bool>("--cow-pages-once") { Description = "Store a page a child still shares with its parent since the fork once, in the parent's images (smaller images; only Ferry restores them, CRIU refuses)" };
         var fileLocks = new Option<bool>("--file-locks", "-l") { Description = "Save the file locks (flock, POSIX, OFD) the tree holds; without it a held lock stops the dump" };
 
-        var command = new Command("dump", "Checkpoint a running process tree into image files")
-        {
-            tree, imagesDir, leaveRunning, leaveStopped, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig,
-            ghostLimit, fileLocks, linkRemap, cowPagesOnce,
-        };
+        var command = new Command("dump", "Checkpoint a running process tree into image files") { tree };
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { leaveRunning, leaveStopped, ghostLimit, fileLocks, linkRemap, cowPagesOnce })
+            command.Add(option);
         CriuCompatibilityOptions.AddDumpOptions(command);
         command.SetAction(parse => CliAction.Run("dump", () =>
         {
-            var request = new DumpRequest(parse.GetValue(tree), parse.GetValue(imagesDir)!.FullName)
+            var request = new DumpRequest(parse.GetValue(tree), parse.GetValue(shared.ImagesDir)!.FullName)
             {
                 LeaveRunning = parse.GetValue(leaveRunning),
                 LeaveStopped = parse.GetValue(leaveStopped),
-                ShellJob = parse.GetValue(shellJob),
+                ShellJob = parse.GetValue(shared.ShellJob),
                 FileLocks = parse.GetValue(fileLocks),
                 LinkRemap = parse.GetValue(linkRemap),
                 CowPagesOnce = parse.GetValue(cowPagesOnce),
-                Tcp = TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
-                FreezeTimeout = parse.GetValue(timeout) is int s ? TimeSpan.FromSeconds(s) : null,
+                Tcp = shared.Tcp(parse),
+                FreezeTimeout = parse.GetValue(shared.Timeout) is int s ? TimeSpan.FromSeconds(s) : null,
                 GhostLimit = parse.GetValue(ghostLimit),
             };
-            var logPath = LogPath(parse.GetValue(logFile), parse.GetValue(workDir), request.ImagesDir);
-            using var log = new Log(logPath, parse.GetValue(verbosity));
+            var logPath = LogPath(parse.GetValue(shared.LogFile), parse.GetValue(shared.WorkDir), request.ImagesDir);
+            using var log = new Log(logPath, parse.GetValue(shared.Verbosity));
             try
             {
                 var result = Dumper.Dump(request, log);
@@ -92,7 +83,4 @@ internal static class DumpCommand
         Directory.CreateDirectory(dir);
         return Path.Combine(dir, original);
     }
-
-    internal static TcpPolicy TcpPolicyFrom(bool established, bool close) =>
-        close ? TcpPolicy.Close : established ? TcpPolicy.Repair : TcpPolicy.Refuse;
 }

@@ -9,40 +9,32 @@ internal static class RestoreCommand
 {
     public static Command Create()
     {
-        var imagesDir = CommonOptions.ImagesDir();
+        var shared = new SharedVerbOptions("Accepted for CRIU compatibility; Ferry's restore waits on no task that could hang it");
         var detach = new Option<bool>("--restore-detached", "-d") { Description = "Detach from the restored tree (default: wait for it and exit with its status)" };
         var pidFile = CommonOptions.PidFile();
-        var logFile = CommonOptions.LogFile();
-        var workDir = CommonOptions.WorkDir();
-        var verbosity = CommonOptions.Verbosity();
-        var shellJob = CommonOptions.ShellJob();
-        var tcpEstablished = CommonOptions.TcpEstablished();
-        var tcpClose = CommonOptions.TcpClose();
-        var timeout = CommonOptions.Timeout();
-        var noDefaultConfig = CommonOptions.NoDefaultConfig();
         var pidns = new Option<string>("--pidns") { Description = "'host' keeps the original PIDs here; 'new' restores into a fresh PID namespace", DefaultValueFactory = _ => "host" };
         pidns.AcceptOnlyFromAmong("host", "new");
 
-        var command = new Command("restore", "Restore a process tree from image files")
-        {
-            imagesDir, detach, pidFile, logFile, workDir, verbosity, shellJob, tcpEstablished, tcpClose, timeout, noDefaultConfig, pidns,
-        };
+        var command = new Command("restore", "Restore a process tree from image files");
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { detach, pidFile, pidns })
+            command.Add(option);
         CriuCompatibilityOptions.AddRestoreOptions(command);
         command.SetAction(parse => CliAction.Run("restore", () =>
         {
-            string images = parse.GetValue(imagesDir)!.FullName;
+            string images = parse.GetValue(shared.ImagesDir)!.FullName;
             // Like CRIU, relative log and pid file paths are inside the work dir, which defaults to the images dir.
-            string work = parse.GetValue(workDir)?.FullName ?? images;
+            string work = parse.GetValue(shared.WorkDir)?.FullName ?? images;
             var request = new RestoreRequest(images)
             {
                 Detach = parse.GetValue(detach),
                 PidFile = parse.GetValue(pidFile) is { } pf ? Path.Combine(work, pf.ToString()) : null,
-                ShellJob = parse.GetValue(shellJob),
-                Tcp = DumpCommand.TcpPolicyFrom(parse.GetValue(tcpEstablished), parse.GetValue(tcpClose)),
+                ShellJob = parse.GetValue(shared.ShellJob),
+                Tcp = shared.Tcp(parse),
                 PidNamespace = parse.GetValue(pidns) == "new" ? PidNamespaceMode.New : PidNamespaceMode.Host,
             };
-            string? logPath = parse.GetValue(logFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
-            using var log = new Log(logPath, parse.GetValue(verbosity));
+            string? logPath = parse.GetValue(shared.LogFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
+            using var log = new Log(logPath, parse.GetValue(shared.Verbosity));
             // Without a log file the log's errors go to stderr, where the CLI prints the one line anyway.
             void LogError(string message)
             {

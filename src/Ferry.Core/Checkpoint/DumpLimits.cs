@@ -27,6 +27,11 @@ internal static class DumpLimits
             if (theirs is not null && ours is not null && theirs != ours)
                 throw Refuse(pid, $"is in another {ns} namespace ({theirs}), which ferry cannot checkpoint yet");
         }
+        // MAP_HUGETLB memory and hugetlbfs files live on a file system of device major 0, so only those are looked at.
+        foreach (var map in ProcMaps.Read(pid))
+            if (map.Inode != 0 && map.DevMajor == 0
+                && Resources.Memfd.Hugetlb.PageSizeOf($"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}") is var pageSize and > 0)
+                throw Refuse(pid, $"maps hugetlb memory at 0x{map.Start:x}-0x{map.End:x} ({map.Path}, {pageSize >> 10} KiB pages), which ferry cannot checkpoint yet");
         // unshare(CLONE_NEWPID or CLONE_NEWTIME) with no child yet: the namespace waits for children to come.
         foreach (var ns in new[] { "pid", "time" })
         {

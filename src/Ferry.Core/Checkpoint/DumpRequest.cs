@@ -19,7 +19,10 @@ public sealed record DumpRequest(int Pid, string ImagesDir)
     /// </summary>
     public bool CowPagesOnce { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
+    /// <summary>--timeout: how long freezing may wait for every task to stop (CRIU's default, 10 s, when null).</summary>
     public TimeSpan? FreezeTimeout { get; init; }
+
+    public static readonly TimeSpan DefaultFreezeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>CRIU's default ghost file limit: a deleted file with more bytes on disk stops the dump.</summary>
     public const long DefaultGhostLimit = 1 << 20;

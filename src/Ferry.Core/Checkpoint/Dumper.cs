@@ -52,7 +52,7 @@ public static class Dumper
         Directory.CreateDirectory(request.ImagesDir);
 
         using var tracer = new Tracer();
-        var seized = Freeze(tracer, pid);
+        var seized = Freeze(tracer, pid, request.FreezeTimeout ?? DumpRequest.DefaultFreezeTimeout);
         var frozenAt = clock.Elapsed;
         log.Info($"froze the tree of {pid} ({seized.Tasks.Select(t => t.Pid).Distinct().Count()} process(es), {seized.Tasks.Count} thread(s), {seized.Zombies.Count} zombie(s)) in {frozenAt.TotalMilliseconds:F2} ms");
         // Everything that touches the tasks runs on the tracer thread: each ptrace request from elsewhere would
@@ -71,6 +71,7 @@ public static class Dumper
 
                 files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
                 var shmem = new ShmemDumper();
+                files.Memfds.DumpedAsSharedMemory = shmem.Has;
                 uint nextPagesId = 1;
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log) { CowPagesOnce = request.CowPagesOnce };
                 long pages = 0, bytes = 0;
@@ -159,11 +160,17 @@ public static class Dumper
         };
     }
 
-    static SeizedTree Freeze(Tracer tracer, int pid)
+    static SeizedTree Freeze(Tracer tracer, int pid, TimeSpan timeout)
     {
         try
         {
-            return tracer.SeizeTree(pid);
+            return tracer.SeizeTree(pid, stopTimeout: timeout);
+        }
+        catch (StopTimeoutException e)
+        {
+            // The tracer's disposal releases every task, the one that would not stop included.
+            throw new FerryException($"{e.Message} ({TaskState(e.Pid, e.Tid)}); the tree was left running untouched: "
+                + "dump it once that task can stop (thaw its freezer cgroup, let its vfork child exec or exit) or allow longer with --timeout SECONDS");
         }
         catch (LinuxException e) when (e.ErrorNumber == Errno.ESRCH)
         {
@@ -175,6 +182,21 @@ public static class Dumper
             throw new FerryException(tracerPid != 0
                 ? $"process {pid} is already traced by process {tracerPid}; ferry cannot freeze it"
                 : $"ferry may not trace process {pid} ({e.Message})");
+        }
+    }
+
+    /// <summary>Where a task sleeps, for the one-line error: "state D (disk sleep) in __refrigerator".</summary>
+    static string TaskState(int pid, int tid)
+    {
+        try
+        {
+            var state = File.ReadLines($"/proc/{pid}/task/{tid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal))?[6..].Trim() ?? "unknown";
+            var wchan = File.ReadAllText($"/proc/{pid}/task/{tid}/wchan").Trim();
+            return wchan is "" or "0" ? $"state {state}" : $"state {state} in {wchan}";
+        }
+        catch (IOException)
+        {
+            return "gone meanwhile";
         }
     }
 

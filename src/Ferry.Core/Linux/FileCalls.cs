@@ -22,6 +22,18 @@ public struct FileStatus
     public readonly uint RdevMinor => (uint)(((st_rdev >> 12) & 0xffffff00) | (st_rdev & 0xff));
 }
 
+/// <summary>x86-64 struct statfs (120 bytes).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FileSystemStatus
+{
+    public long f_type, f_bsize;
+    public ulong f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+    public long f_fsid, f_namelen, f_frsize, f_flags;
+    fixed long _spare[4];
+
+    public const long HUGETLBFS_MAGIC = 0x958458f6;
+}
+
 /// <summary>File-descriptor calls the dump needs (declarations only).</summary>
 internal static unsafe partial class FileCalls
 {
@@ -33,6 +45,12 @@ internal static unsafe partial class FileCalls
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fstat(int fd, FileStatus* status);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fstatfs(int fd, FileSystemStatus* status);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statfs(string path, FileSystemStatus* status);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fcntl(int fd, int command, int argument);

@@ -248,9 +248,7 @@ public sealed class HuskTree
             int code = (zombie.WaitStatus >> 8) & 0xff;
             using (var scratch = task.MapScratch())
             {
-                var name = System.Text.Encoding.UTF8.GetBytes(zombie.Comm);
-                scratch.Write(0, [.. name.AsSpan(0, Math.Min(name.Length, 15)), 0]);
-                task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
+                Resources.Process.ThreadPropertiesRestorer.SetName(task, scratch, zombie.Comm);
                 if (signal != 0 && signal != Signals.SIGKILL)
                 {
                     task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_DUMPABLE, 0);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ferry.Diagnostics;
 
 namespace Ferry.Restore;
@@ -5,20 +6,47 @@ namespace Ferry.Restore;
 /// <summary>Restore keeps every PID and TID as dumped, so each must be free here before anything is created.</summary>
 public static class PidCheck
 {
-    /// <summary>Throws one line listing every PID and TID of the dump that is in use here, each with its holder.</summary>
-    public static void EnsureFree(DumpSet set)
+    /// <summary>How long a PID held by a task on its way out is waited for.</summary>
+    public static readonly TimeSpan DyingHolderWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Throws one line listing every PID and TID of the dump that is in use here, each with its holder. A PID held
+    /// only by tasks on their way out (killed, exiting, or zombies their parent has not reaped yet: what a dump that
+    /// killed the tree a moment ago leaves) is waited for up to <see cref="DyingHolderWait"/>; a live holder fails at once.
+    /// </summary>
+    public static void EnsureFree(DumpSet set, Log log)
     {
-        var taken = set.AllTids.Select(tid => (Tid: tid, Holder: Holder(tid))).Where(t => t.Holder is not null).ToList();
-        if (taken.Count == 0)
-            return;
+        var deadline = Stopwatch.GetTimestamp() + (long)(DyingHolderWait.TotalSeconds * Stopwatch.Frequency);
+        var waiting = false;
+        while (true)
+        {
+            var taken = set.AllTids.Select(tid => (Tid: tid, Holder: Find(tid))).Where(t => t.Holder is not null).ToList();
+            if (taken.Count == 0)
+                return;
+            if (taken.Any(t => !t.Holder!.Dying) || Stopwatch.GetTimestamp() > deadline)
+                throw Taken(taken.Select(t => (t.Tid, t.Holder!.Description)).ToList());
+            if (!waiting)
+                log.Info($"waiting up to {DyingHolderWait.TotalSeconds} s for PID(s) {string.Join(", ", taken.Select(t => t.Tid))} held by tasks on their way out");
+            waiting = true;
+            Thread.Sleep(10);
+        }
+    }
+
+    static FerryException Taken(List<(int Tid, string Holder)> taken)
+    {
         string list = string.Join("; ", taken.Select(t => $"{t.Tid} by {t.Holder}"));
         string which = taken.Count == 1 ? $"PID {taken[0].Tid} is taken by {taken[0].Holder}" : $"{taken.Count} PIDs are taken: {list}";
-        throw new FerryException(
+        return new FerryException(
             $"{which}; stop those processes (or wait until they are reaped) and run the restore again, or restore with --pidns new");
     }
 
     /// <summary>Describes the process holding <paramref name="pid"/> (as a process or a thread), or null if it is free.</summary>
-    public static string? Holder(int pid)
+    public static string? Holder(int pid) => Find(pid)?.Description;
+
+    /// <summary>Who holds a PID, and whether it is on its way out.</summary>
+    sealed record PidHolder(string Description, bool Dying);
+
+    static PidHolder? Find(int pid)
     {
         string dir = $"/proc/{pid}";
         string? status = ReadOrNull($"{dir}/status");
@@ -29,8 +57,26 @@ public static class PidCheck
         string comm = (ReadOrNull($"/proc/{tgid}/comm") ?? "?").TrimEnd('\n');
         string cmdline = (ReadOrNull($"/proc/{tgid}/cmdline") ?? "").TrimEnd('\0').Replace('\0', ' ');
         string who = tgid == pid.ToString() ? $"pid {tgid}" : $"a thread of pid {tgid}";
-        string zombie = state.StartsWith('Z') ? ", a zombie not yet reaped by its parent" : "";
-        return $"{who} (comm '{comm}', cmdline '{cmdline}'{zombie})";
+        bool zombie = state.StartsWith('Z');
+        string note = zombie ? ", a zombie not yet reaped by its parent" : "";
+        // A leader that left by itself while its other threads run on is a zombie too, but its process lives.
+        bool wholeProcessGone = zombie && Field(status, "Threads:") is "1" or "0";
+        return new PidHolder($"{who} (comm '{comm}', cmdline '{cmdline}'{note})", wholeProcessGone || state.StartsWith('X') || Exiting(pid, status));
+    }
+
+    /// <summary>Killed (SIGKILL pending) or already in exit (PF_EXITING in /proc/PID/stat's flags).</summary>
+    static bool Exiting(int pid, string status)
+    {
+        const ulong sigkill = 1UL << 8;
+        const uint pfExiting = 0x4;
+        foreach (var name in new[] { "SigPnd:", "ShdPnd:" })
+            if (Field(status, name) is { } mask && ulong.TryParse(mask, System.Globalization.NumberStyles.HexNumber, null, out var bits) && (bits & sigkill) != 0)
+                return true;
+        var stat = ReadOrNull($"/proc/{pid}/stat");
+        if (stat is null)
+            return false;
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state ppid pgrp session tty_nr tpgid flags ...
+        return fields.Length > 6 && uint.TryParse(fields[6], out var flags) && (flags & pfExiting) != 0;
     }
 
     static string? Field(string status, string name)

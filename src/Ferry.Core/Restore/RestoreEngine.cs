@@ -23,7 +23,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         bool namespaceInit = set.RootIsNamespaceInit;
         bool ownNamespace = !namespaceInit && (request.PidNamespace == PidNamespaceMode.New || set.RanInOwnPidNamespace);
         if (!ownNamespace && !namespaceInit)
-            PidCheck.EnsureFree(set);
+            PidCheck.EnsureFree(set, log);
         log.Info($"images of {set.Tasks.Count} process(es) and {set.Zombies.Count} zombie(s) read from {set.Directory}");
         // Orphans of the tree come to Ferry, as they would have to CRIU; a failed restore reaps its husks that way.
         BecomeSubreaper();

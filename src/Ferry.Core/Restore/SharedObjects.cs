@@ -1,3 +1,4 @@
+using Ferry.Linux;
 using Ferry.Resources.Files;
 using Ferry.Resources.Memfd;
 using Ferry.Resources.Pipes;
@@ -10,15 +11,24 @@ namespace Ferry.Restore;
 /// unread data), and shared anonymous memory objects by shmid (every process that mapped one maps the same pages
 /// again), ghost files (one inode for every description and mapping of a deleted file) and memfd inodes.
 /// </summary>
-public sealed class SharedObjects(DumpSet set) : IDisposable
+public sealed class SharedObjects : IDisposable
 {
     readonly Dictionary<uint, HeldFd> _files = new();
     readonly Dictionary<ulong, HeldFd> _memory = new();
 
-    public PipeRestorer Pipes { get; } = new(set);
-    public FifoRestorer Fifos { get; } = new(set);
-    public GhostFiles Ghosts { get; } = new(set);
-    public MemfdInodes Memfds { get; } = new(set);
+    public SharedObjects(DumpSet set)
+    {
+        Pipes = new(set);
+        Fifos = new(set);
+        Ghosts = new(set);
+        // A shared anonymous object mapped shared by one process and privately (as a memfd file) by another is one object.
+        Memfds = new(set, shmid => _memory.GetValueOrDefault(shmid));
+    }
+
+    public PipeRestorer Pipes { get; }
+    public FifoRestorer Fifos { get; }
+    public GhostFiles Ghosts { get; }
+    public MemfdInodes Memfds { get; }
 
     /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
     public HeldFd File(uint id, Func<HeldFd> open)
@@ -29,7 +39,7 @@ public sealed class SharedObjects(DumpSet set) : IDisposable
     }
 
     /// <summary>Ferry's descriptor of shared memory object <paramref name="shmid"/>, or null when no process made it yet.</summary>
-    public HeldFd? SharedMemory(ulong shmid) => _memory.GetValueOrDefault(shmid);
+    public HeldFd? SharedMemory(ulong shmid) => _memory.GetValueOrDefault(shmid) ?? Memfds.AnonymousObject(shmid);
 
     public void AddSharedMemory(ulong shmid, HeldFd held) => _memory.Add(shmid, held);
 

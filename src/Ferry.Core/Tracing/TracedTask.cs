@@ -239,12 +239,30 @@ public sealed unsafe class TracedTask
         return status;
     });
 
+    /// <summary>
+    /// After Seize without waiting: waits for the interrupt stop until the deadline, then gives up with
+    /// <see cref="StopTimeoutException"/> and forgets the task, still traced but running: no ptrace request can
+    /// detach it, and the kernel does when the tracer thread ends (dropping the pending interrupt).
+    /// </summary>
+    internal void WaitForInterruptStop(StopDeadline deadline)
+    {
+        RequireAttached();
+        if (IsStopped) return;
+        WaitForEventStop(deadline);
+    }
+
     /// <summary>Waits for a PTRACE_EVENT_STOP, passing signal-delivery stops seen on the way on to the task.</summary>
-    internal void WaitForEventStop()
+    internal void WaitForEventStop() => WaitForEventStop(StopDeadline.None);
+
+    void WaitForEventStop(StopDeadline deadline)
     {
         for (var stops = 0; ; stops++)
         {
-            var status = Tracer.WaitFor(Tid);
+            if (Tracer.WaitFor(Tid, deadline) is not { } status)
+            {
+                Forget();
+                throw new StopTimeoutException(Tid, Pid, deadline.Timeout);
+            }
             if (status.IsGone) throw Gone(status, "while stopping it");
             if (status.IsEventStop)
             {

@@ -102,44 +102,58 @@ public sealed class Tracer : IDisposable
 
     /// <summary>
     /// Seizes every thread of a process, re-reading /proc/PID/task until no new thread shows up (threads may be
-    /// created while earlier ones are being stopped). The thread-group leader comes first.
+    /// created while earlier ones are being stopped; once all listed are stopped none can be). The thread-group leader
+    /// comes first. Each round interrupts every new thread before waiting for any, so they stop side by side. With a
+    /// <paramref name="stopTimeout"/>, a thread that has not stopped in time throws <see cref="StopTimeoutException"/>.
     /// </summary>
-    public IReadOnlyList<TracedTask> SeizeProcess(int pid, int options = DefaultOptions) => Run(() =>
+    public IReadOnlyList<TracedTask> SeizeProcess(int pid, int options = DefaultOptions, TimeSpan? stopTimeout = null) =>
+        Run(() => SeizeProcess(pid, options, StopDeadline.After(stopTimeout)));
+
+    IReadOnlyList<TracedTask> SeizeProcess(int pid, int options, StopDeadline deadline)
     {
-        var seized = new List<TracedTask> { Seize(pid, options) };
+        var seized = new List<TracedTask>();
         var seen = new HashSet<int> { pid };
-        bool found;
-        do
+        var fresh = new List<TracedTask> { Seize(pid, options, waitForStop: false) };
+        while (fresh.Count > 0)
         {
-            found = false;
+            foreach (var task in fresh)
+            {
+                try
+                {
+                    task.WaitForInterruptStop(deadline);
+                    seized.Add(task);
+                }
+                catch (TracingException) when (task.Tid != pid)
+                {
+                    // The thread exited while being stopped.
+                }
+            }
+            fresh.Clear();
             foreach (var tid in ThreadIds(pid))
             {
                 if (!seen.Add(tid)) continue;
-                found = true;
                 try
                 {
-                    seized.Add(Seize(tid, options));
+                    fresh.Add(Seize(tid, options, waitForStop: false));
                 }
                 catch (LinuxException e) when (e.ErrorNumber == Errno.ESRCH)
                 {
                     // The thread exited between listing and seizing.
                 }
-                catch (TracingException)
-                {
-                    // The thread exited while being stopped.
-                }
             }
-        } while (found);
-        return (IReadOnlyList<TracedTask>)seized;
-    });
+        }
+        return seized;
+    }
 
     /// <summary>
     /// Seizes a whole process tree: every thread of <paramref name="rootPid"/>, then of each child process (read from
     /// /proc/PID/task/TID/children once its parent's threads are all stopped, so the set cannot grow), and so on.
-    /// Zombies cannot be seized; their PIDs are listed apart. Children that vanish meanwhile are skipped.
+    /// Zombies cannot be seized; their PIDs are listed apart. Children that vanish meanwhile are skipped. With a
+    /// <paramref name="stopTimeout"/> (for the whole tree), a task not stopped in time throws <see cref="StopTimeoutException"/>.
     /// </summary>
-    public SeizedTree SeizeTree(int rootPid, int options = DefaultOptions) => Run(() =>
+    public SeizedTree SeizeTree(int rootPid, int options = DefaultOptions, TimeSpan? stopTimeout = null) => Run(() =>
     {
+        var deadline = StopDeadline.After(stopTimeout);
         var tasks = new List<TracedTask>();
         var zombies = new List<int>();
         var pending = new Queue<int>([rootPid]);
@@ -155,7 +169,7 @@ public sealed class Tracer : IDisposable
             IReadOnlyList<TracedTask> threads;
             try
             {
-                threads = SeizeProcess(pid, options);
+                threads = SeizeProcess(pid, options, deadline);
             }
             catch (Exception e) when (pid != rootPid && e is LinuxException or TracingException)
             {
@@ -234,6 +248,29 @@ public sealed class Tracer : IDisposable
         return r;
     }
 
+    /// <summary>
+    /// waitpid(tid, __WALL | WNOHANG) until it reports a change or the deadline passes (null then). An interrupt stop
+    /// usually comes within microseconds, so the CPU is given away at first and slept on a millisecond at a time after.
+    /// </summary>
+    internal static unsafe WaitStatus? WaitFor(int tid, StopDeadline deadline)
+    {
+        if (deadline.IsNone) return WaitFor(tid);
+        for (var polls = 0; ; polls++)
+        {
+            int status;
+            var reported = LibC.waitpid(tid, &status, Wait.__WALL | Wait.WNOHANG);
+            if (reported > 0) return new WaitStatus(status);
+            if (reported < 0)
+            {
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR) throw new LinuxException("waitpid", tid, errno);
+            }
+            if (deadline.HasPassed) return null;
+            if (polls < 200) Thread.Yield();
+            else Thread.Sleep(1);
+        }
+    }
+
     /// <summary>waitpid(tid, __WALL), retrying on EINTR.</summary>
     internal static unsafe WaitStatus WaitFor(int tid)
     {
@@ -246,7 +283,10 @@ public sealed class Tracer : IDisposable
         return new WaitStatus(status);
     }
 
-    /// <summary>Detaches every task still seized (stopping running ones first), then ends the thread.</summary>
+    /// <summary>
+    /// Detaches every task still seized (stopping running ones first), then ends the thread, which releases abandoned
+    /// tasks too.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
@@ -276,6 +316,19 @@ public sealed class Tracer : IDisposable
     {
         foreach (var item in _work.GetConsumingEnumerable()) item();
     }
+}
+
+/// <summary>When waiting for an interrupt stop gives up: a Stopwatch timestamp, or none (wait for ever).</summary>
+internal readonly record struct StopDeadline(long Timestamp, TimeSpan Timeout)
+{
+    public static StopDeadline None => new(long.MaxValue, System.Threading.Timeout.InfiniteTimeSpan);
+
+    public static StopDeadline After(TimeSpan? timeout) => timeout is { } t
+        ? new(System.Diagnostics.Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * System.Diagnostics.Stopwatch.Frequency), t)
+        : None;
+
+    public bool IsNone => Timestamp == long.MaxValue;
+    public bool HasPassed => System.Diagnostics.Stopwatch.GetTimestamp() >= Timestamp;
 }
 
 /// <summary>The result of Tracer.SeizeTree: every seized thread (the root's leader first) and the zombies found.</summary>

@@ -53,6 +53,25 @@ public sealed class DumpLifecycleTests
         Assert.Equal(2, FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images, "--ghost-limit", "lots").ExitCode);
     }
 
+    [Restore.FerryDumpHugePagesFact]
+    public void Hugetlb_mapped_memory_is_refused_with_one_line_and_the_process_runs_on()
+    {
+        using var target = Targets.TargetProcess.Start("hugetlb_memfd", "mapped");
+        var images = Path.Combine(target.Directory, "images");
+        Directory.CreateDirectory(images);
+
+        var result = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images);
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"process {target.Pid} maps hugetlb memory at 0x", line);
+        Assert.Contains("(/anon_hugepage, 2048 KiB pages)", line);
+        Assert.Contains("left running untouched", line);
+        Assert.False(target.HasExited, "the refused dump harmed the process");
+        Assert.Equal(0, target.Stop());
+        Assert.Equal("1", target.Result("content_ok"));
+    }
+
     [RootFact]
     public void A_stopped_process_sent_another_stop_signal_is_dumped_and_stays_stopped()
     {
@@ -72,6 +91,55 @@ public sealed class DumpLifecycleTests
         target.WaitFor(() => Counter(target) > atDump + 20, "the counter going on once continued");
         AssertConsecutive(target);
     }
+
+    [RootFreezerFact]
+    public void A_thread_that_cannot_stop_ends_the_freeze_after_the_timeout_and_every_thread_runs_on_untraced()
+    {
+        // A task in a frozen cgroup v1 freezer sleeps deaf to PTRACE_INTERRUPT (state D) until thawed: the real
+        // kernel case of a task that never reaches a ptrace stop. Only the last thread is frozen, so the others are
+        // stopped first and must be let go again.
+        using var target = DumpTarget.Start("threads_counters", passWorkDir: true);
+        var frozen = Directory.GetDirectories($"/proc/{target.Pid}/task").Select(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture)).Max();
+        var cgroup = Path.Combine(RootFreezerFactAttribute.Hierarchy, $"ferry-test-{Environment.ProcessId}-{target.Pid}");
+        Directory.CreateDirectory(cgroup);
+        try
+        {
+            File.WriteAllText(Path.Combine(cgroup, "tasks"), $"{frozen}");
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "FROZEN");
+            target.WaitFor(() => File.ReadAllText(Path.Combine(cgroup, "freezer.state")).Trim() == "FROZEN", "the cgroup to freeze");
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = target.Dump("--timeout", "1", "--leave-running");
+            clock.Stop();
+
+            Assert.Equal(1, result.ExitCode);
+            var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+            Assert.StartsWith($"ferry dump: thread {frozen} of process {target.Pid} did not stop within 1 s (state D", line);
+            Assert.Contains("left running untouched", line);
+            Assert.Contains("--timeout", line);
+            Assert.InRange(clock.Elapsed.TotalSeconds, 1, 8);
+            Assert.False(File.Exists(target.Image($"core-{target.Pid}.img")));
+            Assert.All(ThreadTracers(target.Pid), t => Assert.Equal(0, t));
+            var first = target.LastCount("thread-1");
+            target.WaitFor(() => Enumerable.Range(1, 8).Count(n => target.LastCount($"thread-{n}") > first + 5) >= 7, "the threads not frozen to count on");
+        }
+        finally
+        {
+            File.WriteAllText(Path.Combine(cgroup, "freezer.state"), "THAWED");
+            File.WriteAllText(Path.Combine(RootFreezerFactAttribute.Hierarchy, "tasks"), $"{frozen}");
+            Directory.Delete(cgroup);
+        }
+        // Thawed, the frozen thread goes on as if nothing happened: no ptrace stop, no tracer, no gap in any count.
+        var counts = Enumerable.Range(1, 8).Select(n => target.LastCount($"thread-{n}")).ToList();
+        target.WaitFor(() => Enumerable.Range(1, 8).All(n => target.LastCount($"thread-{n}") > counts[n - 1] + 5), "every thread to count on once thawed");
+        Assert.All(ThreadTracers(target.Pid), t => Assert.Equal(0, t));
+        for (var n = 1; n <= 8; n++) target.AssertCountsWithoutGap($"thread-{n}");
+    }
+
+    static IEnumerable<int> ThreadTracers(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task").Select(d => int.Parse(
+            File.ReadLines(Path.Combine(d, "status")).First(l => l.StartsWith("TracerPid:", StringComparison.Ordinal))[10..].Trim(),
+            CultureInfo.InvariantCulture));
 
     [RootFact]
     public void Without_leave_running_the_process_is_killed_after_its_images_are_written()

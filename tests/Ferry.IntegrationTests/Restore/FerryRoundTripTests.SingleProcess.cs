@@ -99,6 +99,30 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_private_mapping_of_shared_anonymous_memory_still_reads_the_object_where_not_copied_on_write()
+    {
+        using var round = RoundTrip.Of("shmem_private_map");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("cow"));
+        Assert.Equal("1", round.Target.Result("unchanged"));
+        Assert.Equal("1", round.Target.Result("shared"));
+        Assert.Equal("1", round.Target.Result("backed"));
+    }
+
+    [FerryDumpHugePagesFact]
+    public void A_hugetlb_memfd_comes_back_on_huge_pages_of_the_same_size_with_its_contents()
+    {
+        using var round = RoundTrip.Of("hugetlb_memfd");
+        var inode = Ferry.Images.ImageReader.ReadFile(Path.Combine(round.ImagesDir, "memfd.img")).Entries.Single().As<Ferry.Images.Protos.memfd_inode_entry>();
+        Assert.Equal(4u | 21u << 26, inode.HugetlbFlag); // CRIU's value: MFD_HUGETLB | MFD_HUGE_2MB
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("hugetlb"));
+        Assert.Equal("2048", round.Target.Result("page_kib"));
+        Assert.Equal($"{4 << 20}", round.Target.Result("size"));
+        Assert.Equal("1", round.Target.Result("content_ok"));
+    }
+
+    [FerryDumpFact]
     public void Each_description_of_a_pipe_end_keeps_its_own_flags_and_pipes_keep_their_buffer_size()
     {
         using var round = RoundTrip.Of("pipe_descriptions");

@@ -202,7 +202,17 @@ public partial class FerryRoundTripTests
         public static RoundTrip Of(string target, params string[] args)
         {
             CriuVector.BecomeSubreaper();
-            return new RoundTrip(TargetProcess.Start(target, args));
+            var process = TargetProcess.Start(target, args);
+            try
+            {
+                return new RoundTrip(process);
+            }
+            catch
+            {
+                // A failed dump leaves the target running: it would outlive the test (and hold what it inherited).
+                process.Dispose();
+                throw;
+            }
         }
 
         /// <summary>SIGTERM to the restored process; its exit code.</summary>
@@ -242,7 +252,7 @@ public partial class FerryRoundTripTests
 /// A round-trip fact: needs root and a `ferry dump` that works. While the dump engine is not in this build, `ferry dump`
 /// says "not available" and these tests skip, saying so.
 /// </summary>
-public sealed class FerryDumpFactAttribute : FactAttribute
+public class FerryDumpFactAttribute : FactAttribute
 {
     static readonly Lazy<string?> Missing = new(() =>
     {
@@ -254,5 +264,18 @@ public sealed class FerryDumpFactAttribute : FactAttribute
     {
         if (Ferry.Linux.LibC.geteuid() != 0) Skip = Support.RootFactAttribute.Reason;
         else if (Missing.Value is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>A round-trip fact that also needs free 2 MiB huge pages (/proc/sys/vm/nr_hugepages) for hugetlb memory.</summary>
+public sealed class FerryDumpHugePagesFactAttribute : FerryDumpFactAttribute
+{
+    public const int Needed = 4;
+
+    public FerryDumpHugePagesFactAttribute()
+    {
+        const string free = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
+        if (Skip is null && (!File.Exists(free) || int.Parse(File.ReadAllText(free).Trim()) < Needed))
+            Skip = $"needs {Needed} free 2 MiB huge pages ({free}; raise /proc/sys/vm/nr_hugepages)";
     }
 }

@@ -26,6 +26,47 @@ public class RestoreFailureTests
     }
 
     [CriuVectorFact]
+    public void A_pid_held_by_a_zombie_is_waited_for_until_its_parent_reaps_it()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        using var holder = HoldPid(vector.Pid);
+        holder.Signal(Signals.SIGKILL);
+        Poll.Until(() => State(vector.Pid) == 'Z', "the holder to be a zombie"); // this test is its parent and has not reaped it
+        var log = Path.Combine(vector.Images, "restore.log");
+
+        var restore = Task.Run(() => FerryBinary.Run("restore", "-D", vector.Images, "-d", "-v4", "-o", "restore.log"));
+        Poll.Until(() => restore.IsCompleted || (File.Exists(log) && File.ReadAllText(log).Contains($"waiting up to 2 s for PID(s) {vector.Pid}")),
+            "the restore to wait for the zombie's PID");
+        if (restore.IsCompleted)
+            Assert.Fail($"the restore did not wait for the zombie: {restore.Result.StdErr}");
+        holder.Kill(); // reaps the zombie
+
+        var result = restore.Result;
+        Assert.True(result.ExitCode == 0, $"ferry restore failed: {result.StdErr}\n{File.ReadAllText(log)}");
+        Assert.True(CriuVector.IsAlive(vector.Pid), "the restored process is not running");
+        var (exitCode, output) = vector.Check();
+        Assert.True(exitCode == 0, output);
+    }
+
+    [CriuVectorFact]
+    public void A_zombie_not_reaped_within_two_seconds_is_named()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        using var holder = HoldPid(vector.Pid);
+        holder.Signal(Signals.SIGKILL);
+        Poll.Until(() => State(vector.Pid) == 'Z', "the holder to be a zombie");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d");
+
+        Assert.Equal(1, restore.ExitCode);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2), $"gave up after {clock.Elapsed.TotalSeconds:F2} s");
+        var line = Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"PID {vector.Pid} is taken by pid {vector.Pid} (comm 'sleep', cmdline '', a zombie not yet reaped by its parent)", line);
+        Assert.Equal('Z', State(vector.Pid));
+    }
+
+    [CriuVectorFact]
     public void A_corrupted_image_is_one_line_naming_file_and_offset_and_no_process_is_created()
     {
         using var vector = CriuVector.Prepare("counter-static");
@@ -64,6 +105,12 @@ public class RestoreFailureTests
         Assert.Equal(1, restore.ExitCode);
         Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
         Assert.Contains("/nonexistent-ferry-images", restore.StdErr);
+    }
+
+    static char State(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     /// <summary>Starts `sleep 600` as PID <paramref name="pid"/> (ns_last_pid = pid - 1 just before the spawn).</summary>

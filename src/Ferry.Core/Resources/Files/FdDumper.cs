@@ -59,7 +59,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
         path.StartsWith("/dev/pts/", StringComparison.Ordinal) || path is "/dev/tty" or "/dev/ptmx" or "/dev/console"
         || (path.StartsWith("/dev/tty", StringComparison.Ordinal));
 
-    (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, LocalFd local, in FileStatus st)
+    (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, HeldFd local, in FileStatus st)
     {
         var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
             : Memfd.MemfdDumper.IsMemfd(fd.Path) ? fd_types.Memfd
@@ -138,11 +138,11 @@ internal sealed class PidFd : IDisposable
         return new PidFd((int)fd, pid);
     }
 
-    public LocalFd GetFd(int targetFd)
+    public HeldFd GetFd(int targetFd)
     {
         var fd = LibC.syscall(Sys.pidfd_getfd, _fd, targetFd, 0, 0, 0, 0);
         if (fd < 0) throw LinuxException.FromLastError($"pidfd_getfd of fd {targetFd}", _pid);
-        return new LocalFd((int)fd);
+        return new HeldFd((int)fd);
     }
 
     public void Dispose() => LibC.close(_fd);

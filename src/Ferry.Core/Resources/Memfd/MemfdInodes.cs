@@ -23,12 +23,25 @@ public sealed unsafe class MemfdInodes : IDisposable
     const uint MfdAllowSealing = 2;
 
     readonly DumpSet _set;
+    readonly Func<ulong, HeldFd?> _sharedMemory;
     readonly Dictionary<ulong, (HeldFd Fd, uint PendingSeals)> _created = new();
+    readonly Dictionary<ulong, HeldFd> _anonymousObjects = new(); // by shmid
     readonly HashSet<ulong> _originalGiven = new();
     Dictionary<ulong, memfd_inode_entry>? _entries;
 
-    /// <summary>The memfd inodes of <paramref name="set"/>, made on first use; one set of them serves the whole tree.</summary>
-    public MemfdInodes(DumpSet set) => _set = set;
+    /// <summary>
+    /// The memfd inodes of <paramref name="set"/>, made on first use; one set of them serves the whole tree. A shared
+    /// anonymous object mapped privately is the one <paramref name="sharedMemory"/> gives by shmid when a shared mapping
+    /// of it was made first.
+    /// </summary>
+    public MemfdInodes(DumpSet set, Func<ulong, HeldFd?> sharedMemory)
+    {
+        _set = set;
+        _sharedMemory = sharedMemory;
+    }
+
+    /// <summary>Ferry's descriptor of shared anonymous object <paramref name="shmid"/> if a private mapping made it first.</summary>
+    public HeldFd? AnonymousObject(ulong shmid) => _anonymousObjects.GetValueOrDefault(shmid);
 
     /// <summary>An fd to map the memfd behind MEMFD file <paramref name="fileId"/> with access <paramref name="flags"/>.</summary>
     public HeldFd OpenForMapping(uint fileId, int flags) => Open(fileId, flags, mapping: true);
@@ -93,8 +106,11 @@ public sealed unsafe class MemfdInodes : IDisposable
             throw new ImageFormatException(_set.PathOf(ImageNames.Memfd), 0, $"memfd inode {id}, which a MEMFD file of files.img names");
         // Sealed with F_SEAL_SEAL alone means "no seals, and no more": create it without sealing allowed.
         uint pending = entry.Seals == SealSeal ? 0 : entry.Seals;
-        // hugetlb_flag is MFD_HUGETLB with the page size bits, as memfd_create takes them.
-        var fd = Create(entry, (entry.Seals == SealSeal ? 0 : MfdAllowSealing) | (entry.HasHugetlbFlag ? entry.HugetlbFlag : 0));
+        HeldFd fd;
+        if (entry.Name == MemfdDumper.AnonymousShmemName)
+            _anonymousObjects[entry.Shmid] = fd = AnonymousObject(entry);
+        else // hugetlb_flag is MFD_HUGETLB with the page size bits, as memfd_create takes them.
+            fd = Create(entry, (entry.Seals == SealSeal ? 0 : MfdAllowSealing) | (entry.HasHugetlbFlag ? entry.HugetlbFlag : 0));
         _created[id] = (fd, pending);
         return fd;
     }
@@ -106,7 +122,38 @@ public sealed unsafe class MemfdInodes : IDisposable
             created = LibC.syscall(Sys.memfd_create, (long)name, flags, 0, 0, 0, 0);
         if (created < 0)
             throw new FerryException($"cannot create memfd:{entry.Name}: {Errno.Name(LinuxException.FromLastError("memfd_create").ErrorNumber)}");
-        var fd = new HeldFd((int)created);
+        return Prepared(new HeldFd((int)created), entry);
+    }
+
+    /// <summary>
+    /// A shared anonymous object mapped privately: the one a shared mapping of it made already, or a new one made as the
+    /// kernel makes them (an anonymous MAP_SHARED mapping in Ferry, kept through map_files), so it is "/dev/zero".
+    /// </summary>
+    HeldFd AnonymousObject(memfd_inode_entry entry)
+    {
+        if (_sharedMemory(entry.Shmid) is { } made)
+        {
+            int dup = (int)LibC.syscall(Sys.fcntl, made.Fd, OpenFlags.F_DUPFD_CLOEXEC, 0, 0, 0, 0);
+            if (dup < 0)
+                throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of shared anonymous memory");
+            return new HeldFd(dup);
+        }
+        var at = LibC.mmap(0, (nuint)entry.Size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED | Mman.MAP_ANONYMOUS, -1, 0);
+        if (at == -1)
+            throw Failed(entry, $"make {entry.Size} bytes of shared anonymous memory", "mmap");
+        try
+        {
+            return Prepared(HeldFd.Open($"/proc/self/map_files/{at:x}-{at + (nint)entry.Size:x}", OpenFlags.O_RDWR, $"shared anonymous memory {entry.Shmid}"), entry);
+        }
+        finally
+        {
+            LibC.munmap(at, (nuint)entry.Size);
+        }
+    }
+
+    /// <summary>Gives a new inode its size, contents, owner and mode.</summary>
+    HeldFd Prepared(HeldFd fd, memfd_inode_entry entry)
+    {
         try
         {
             if (LibC.syscall(Sys.ftruncate, fd.Fd, (long)entry.Size, 0, 0, 0, 0) < 0)
@@ -131,6 +178,11 @@ public sealed unsafe class MemfdInodes : IDisposable
     {
         var contents = PageMapImage.LoadShmem(new DumpSet.Loader(_set.Directory), entry.Shmid, RoundUpToPage(entry.Size));
         using var pages = File.OpenHandle(contents.PagesPath);
+        if (entry.HasHugetlbFlag)
+        {
+            FillThroughMapping(fd, entry, contents, pages);
+            return;
+        }
         using var memfd = new SafeFileHandle(fd, ownsHandle: false);
         var buffer = new byte[1 << 20];
         foreach (var run in contents.Runs)
@@ -140,6 +192,35 @@ public sealed unsafe class MemfdInodes : IDisposable
                 RandomAccess.Read(pages, buffer.AsSpan(0, length), run.FileOffset + (long)done);
                 RandomAccess.Write(memfd, buffer.AsSpan(0, length), (long)(run.Address + done));
             }
+    }
+
+    /// <summary>
+    /// hugetlbfs files cannot be written with write(): their pages are filled through a shared mapping of the whole
+    /// file (a size of whole huge pages; mmap reserves the huge pages, so a lack of them fails here, not later).
+    /// </summary>
+    static void FillThroughMapping(int fd, memfd_inode_entry entry, PageMapImage contents, SafeFileHandle pages)
+    {
+        var mapped = LibC.mmap(0, (nuint)entry.Size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, 0);
+        if (mapped == -1)
+            throw Failed(entry, $"map its {entry.Size} bytes of huge pages", "mmap");
+        try
+        {
+            foreach (var run in contents.Runs)
+            {
+                if (run.Address >= entry.Size)
+                    continue;
+                var length = Math.Min(run.Length, entry.Size - run.Address);
+                for (ulong done = 0; done < length; done += int.MaxValue)
+                {
+                    var chunk = (int)Math.Min(length - done, int.MaxValue);
+                    RandomAccess.Read(pages, new Span<byte>((byte*)mapped + run.Address + done, chunk), run.FileOffset + (long)done);
+                }
+            }
+        }
+        finally
+        {
+            LibC.munmap(mapped, (nuint)entry.Size);
+        }
     }
 
     Dictionary<ulong, memfd_inode_entry> Load()

@@ -26,6 +26,9 @@ internal sealed class ShmemDumper
         public ulong End { get; set; }
     }
 
+    /// <summary>Whether object <paramref name="shmid"/> is mapped shared somewhere, so this dump writes its contents.</summary>
+    public bool Has(ulong shmid) => _objects.ContainsKey(shmid);
+
     /// <summary>Notes the VMAs of process <paramref name="pid"/> marked VMA_ANON_SHARED.</summary>
     public void Add(int pid, IEnumerable<vma_entry> vmas)
     {

@@ -100,7 +100,7 @@ internal static class VmaCollector
         if (ioOrPfn && !map.Shared) throw Unsupported(pid, map, "an I/O or PFN mapping");
         var fdFlags = MappedFileAccess(openable)
             ?? (map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY);
-        var memfd = Memfd.MemfdDumper.IsMemfd(map.Path); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
+        var memfd = Memfd.MemfdDumper.IsMemfdMapping(map); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
         uint id;
         try
         {

@@ -16,11 +16,7 @@ public sealed class ThreadPropertiesRestorer(TracedTask thread, core_entry core,
     {
         string comm = core.ThreadCore?.Comm is { Length: > 0 } threadComm ? threadComm : core.Tc?.Comm ?? "";
         if (comm.Length > 0)
-        {
-            var bytes = Encoding.UTF8.GetBytes(comm);
-            scratch.Write(0, [.. bytes.AsSpan(0, Math.Min(bytes.Length, 15)), 0]);
-            thread.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
-        }
+            SetName(thread, scratch, comm);
         var threadCore = core.ThreadCore;
         if (threadCore is { PdeathSig: not 0 })
             thread.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_PDEATHSIG, threadCore.PdeathSig);
@@ -31,5 +27,13 @@ public sealed class ThreadPropertiesRestorer(TracedTask thread, core_entry core,
         if (core.ThreadInfo.ClearTidAddr != 0)
             thread.SyscallOrThrow(Sys.set_tid_address, (long)core.ThreadInfo.ClearTidAddr);
         log.Debug($"{thread}: name '{comm}', rseq, robust list and clear-child-tid set");
+    }
+
+    /// <summary>prctl(PR_SET_NAME) in the thread, through the scratch page: the kernel keeps 15 bytes of it.</summary>
+    public static void SetName(TracedTask thread, RemoteScratch scratch, string comm)
+    {
+        var bytes = Encoding.UTF8.GetBytes(comm);
+        scratch.Write(0, [.. bytes.AsSpan(0, Math.Min(bytes.Length, 15)), 0]);
+        thread.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_NAME, scratch.At(0));
     }
 }

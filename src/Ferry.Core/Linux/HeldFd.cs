@@ -1,12 +1,17 @@
 using Ferry.Diagnostics;
-using Ferry.Linux;
+using Microsoft.Win32.SafeHandles;
 
-namespace Ferry.Restore;
+namespace Ferry.Linux;
 
-/// <summary>A file descriptor Ferry itself holds while handing a description to the task; Dispose closes it.</summary>
-public sealed class HeldFd(int fd) : IDisposable
+/// <summary>
+/// A file descriptor Ferry itself holds: a dump's copy of a task's descriptor (pidfd_getfd), or a description the
+/// restore makes before handing it to a task. Dispose closes it; Fd is -1 from then on.
+/// </summary>
+public sealed class HeldFd : SafeHandleMinusOneIsInvalid
 {
-    public int Fd { get; private set; } = fd;
+    public HeldFd(int fd) : base(ownsHandle: true) => SetHandle(fd);
+
+    public int Fd => IsClosed ? -1 : (int)handle;
 
     /// <summary>open(2) with exactly these flags (plus O_CLOEXEC); failure is a one-line error naming the path and why.</summary>
     public static HeldFd Open(string path, int flags, string purpose)
@@ -20,10 +25,5 @@ public sealed class HeldFd(int fd) : IDisposable
         return new HeldFd(fd);
     }
 
-    public void Dispose()
-    {
-        if (Fd < 0) return;
-        LibC.close(Fd);
-        Fd = -1;
-    }
+    protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
 }
