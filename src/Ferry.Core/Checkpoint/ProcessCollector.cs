@@ -42,7 +42,7 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         DumpLimits.Check(pid, status, inOwnPidNamespace);
         var fds = ProcFds.Read(pid);
         FdDumper.RefuseUnsupported(pid, fds);
-        var taskIds = ids.Of(pid, out var newFileTable);
+        var taskIds = ids.Of(pid, stat.PPid, out var newFileTable);
         return new CheckedProcess(process, stat, status, taskIds, newFileTable ? fds : null);
     }
 

@@ -7,8 +7,10 @@ namespace Ferry.Checkpoint;
 /// <summary>
 /// ids-PID.img: which address space, descriptor table, fs context (cwd, root, umask) and signal handler table each
 /// process has, equal when shared. As in CRIU, the dumper's own objects come first and get id 1 (the inventory's
-/// root_ids), so the tree's count from 2. Only a descriptor table may be shared between processes (CLONE_FILES);
-/// sharing the others (CLONE_VM, CLONE_FS, CLONE_SIGHAND without CLONE_THREAD) cannot be restored, and CRIU refuses it too.
+/// root_ids), so the tree's count from 2. Processes may share a descriptor table (CLONE_FILES) and, with their parent,
+/// an fs context (CLONE_FS: the restore clones the child with it); sharing an address space or signal handlers
+/// (CLONE_VM, CLONE_SIGHAND without CLONE_THREAD), or an fs context with another process than the parent, cannot be
+/// restored, and CRIU refuses all but CLONE_FILES.
 /// Namespaces are numbered as CRIU numbers them: one counter for all kinds, in the order met, the dumper's own first
 /// (pid 1, net 2, ipc 3, uts 4, time 5, mnt 6, user 7, cgroup 8), so a tree in a namespace of its own gets a
 /// pid_ns_id other than root_ids.pid_ns_id.
@@ -19,6 +21,7 @@ internal sealed class TaskIds
 
     readonly KcmpIdTable<int> _vm, _files, _fs, _sighand;
     readonly Dictionary<string, uint> _namespaces = new(); // "pid:[4026531836]" (the /proc/PID/ns link) -> id
+    readonly Dictionary<int, uint> _fsIds = new(); // pid -> FsId of the processes met so far
 
     public TaskIds()
     {
@@ -26,7 +29,7 @@ internal sealed class TaskIds
         _files = Table(Kcmp.KCMP_FILES);
         _fs = Table(Kcmp.KCMP_FS);
         _sighand = Table(Kcmp.KCMP_SIGHAND);
-        Root = Of(Environment.ProcessId, out _);
+        Root = Of(Environment.ProcessId, 0, out _);
     }
 
     /// <summary>The dumper's own ids (inventory root_ids).</summary>
@@ -39,10 +42,11 @@ internal sealed class TaskIds
     }
 
     /// <summary>
-    /// The ids of a process; a second process in one address space, fs context or handler table is refused.
+    /// The ids of a process (met after its parent <paramref name="parentPid"/>); a second process in one address space
+    /// or handler table, or in the fs context of another process than its parent, is refused.
     /// <paramref name="newFileTable"/> tells whether its descriptor table was met for the first time.
     /// </summary>
-    public task_kobj_ids_entry Of(int pid, out bool newFileTable)
+    public task_kobj_ids_entry Of(int pid, int parentPid, out bool newFileTable)
     {
         var files = _files.Get(0, pid);
         newFileTable = files.IsNew;
@@ -50,7 +54,7 @@ internal sealed class TaskIds
         {
             VmId = Unshared(_vm, pid, "address space (CLONE_VM)"),
             FilesId = files.Id,
-            FsId = Unshared(_fs, pid, "cwd, root and umask (CLONE_FS)"),
+            FsId = FsShared(pid, parentPid),
             SighandId = Unshared(_sighand, pid, "signal handlers (CLONE_SIGHAND)"),
         };
         var ns = NamespaceKinds.Select(kind => Namespace(pid, kind)).ToArray();
@@ -79,6 +83,16 @@ internal sealed class TaskIds
         }
         if (link is null) return null;
         if (!_namespaces.TryGetValue(link, out var id)) _namespaces[link] = id = (uint)_namespaces.Count + 1;
+        return id;
+    }
+
+    uint FsShared(int pid, int parentPid)
+    {
+        var (id, isNew, owner) = _fs.Get(0, pid);
+        if (!isNew && !(_fsIds.TryGetValue(parentPid, out var parentFs) && parentFs == id))
+            throw new FerryException($"process {pid} shares its cwd, root and umask (CLONE_FS) with process {owner}, which is not its parent: " +
+                "ferry can restore that sharing only between a parent and its child; the tree was left running untouched");
+        _fsIds[pid] = id;
         return id;
     }
 

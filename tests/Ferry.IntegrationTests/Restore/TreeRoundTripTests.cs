@@ -186,6 +186,33 @@ public sealed partial class TreeRoundTripTests
         }
     }
 
+    [RootFact]
+    public void A_parent_and_child_sharing_cwd_and_umask_share_them_again()
+    {
+        const int KCMP_FS = 3;
+        using var target = DumpTarget.Start("tree_clone_fs", passWorkDir: true);
+        int parent = target.Pid, child = target.Value("child");
+        Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FS, 0, 0, 0));
+        var atDump = RoundTrip(target, ["parent", "child"]);
+        try
+        {
+            Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FS, 0, 0, 0));
+            // The child moves and changes its umask: the parent, sharing its fs context, has moved too.
+            LibC.kill(child, Targets.TargetProcess.SIGUSR1);
+            Poll.Until(() => new DirectoryInfo($"/proc/{parent}/cwd").LinkTarget == Path.Combine(target.WorkDir, "moved"), "the parent's cwd to follow the child's");
+            Assert.Contains("Umask:\t0027", File.ReadAllText($"/proc/{parent}/status"));
+            foreach (var role in atDump.Keys)
+            {
+                Poll.Until(() => target.LastCount(role) > atDump[role] + 10, $"{role} counting on after the restore");
+                target.AssertCountsWithoutGap(role);
+            }
+        }
+        finally
+        {
+            Kill(parent, child);
+        }
+    }
+
     [RootTheory]
     [InlineData("anonymous")]
     [InlineData("memfd")]
