@@ -56,13 +56,12 @@ public sealed unsafe class TracedTask
     public RemoteMemory Memory { get; }
 
     /// <summary>
-    /// The address of a `syscall` instruction (0f 05) in the task, used for remote syscalls. Found in the task's
-    /// [vdso] on first use; set it when the task has no vdso (e.g. to an instruction Ferry placed in the husk), and
-    /// again after moving the vdso.
+    /// The address of a `syscall` instruction (0f 05) in the task, used for remote syscalls. Found on first use by
+    /// <see cref="FindSyscallInstruction"/>; set it again when the code holding it moves or goes.
     /// </summary>
     public ulong SyscallInstruction
     {
-        get => _syscallInstruction ??= FindSyscallInstructionInVdso();
+        get => _syscallInstruction ??= FindSyscallInstruction();
         set => _syscallInstruction = value;
     }
 
@@ -388,23 +387,36 @@ public sealed unsafe class TracedTask
         }
     }
 
-    ulong FindSyscallInstructionInVdso()
+    /// <summary>
+    /// The address of a `syscall` instruction (0f 05) in the task: in its [vdso] when it has one (unless
+    /// <paramref name="skipVdso"/>), else in another readable executable mapping, e.g. libc's text. Executing at any
+    /// address holding 0f 05 runs `syscall`, and a process may have unmapped its vdso (zdtm's vdso02 does).
+    /// </summary>
+    /// <param name="skipVdso">Leave the [vdso] out (a restore that is about to unmap the husk's vdso).</param>
+    public ulong FindSyscallInstruction(bool skipVdso = false)
     {
-        foreach (var line in File.ReadLines($"/proc/{Tid}/maps"))
+        var mappings = File.ReadLines($"/proc/{Tid}/maps").Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries)).ToList();
+        bool IsVdso(string[] fields) => fields.Length == 6 && fields[5].Trim() == "[vdso]";
+        // [vsyscall] is left out: its page is execute-only and, emulated, faults on anything but its three entries.
+        var candidates = mappings.Where(f => !skipVdso && IsVdso(f))
+            .Concat(mappings.Where(f => !IsVdso(f) && f[1][0] == 'r' && f[1][2] == 'x' && !(f.Length == 6 && f[5].Trim() == "[vsyscall]")));
+        var chunk = new byte[64 * 1024];
+        foreach (var fields in candidates)
         {
-            if (!line.EndsWith("[vdso]", StringComparison.Ordinal)) continue;
-            var range = line.AsSpan(0, line.IndexOf(' '));
-            var dash = range.IndexOf('-');
-            var start = ulong.Parse(range[..dash], System.Globalization.NumberStyles.HexNumber);
-            var end = ulong.Parse(range[(dash + 1)..], System.Globalization.NumberStyles.HexNumber);
-            var code = new byte[end - start];
-            Memory.Read(start, code);
-            for (var i = 0; i + 1 < code.Length; i++)
-                if (code[i] == 0x0f && code[i + 1] == 0x05)
-                    return start + (ulong)i;
-            throw new TracingException($"{this}: its [vdso] holds no syscall instruction (0f 05)");
+            var dash = fields[0].IndexOf('-');
+            var start = ulong.Parse(fields[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber);
+            var end = ulong.Parse(fields[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber);
+            // Chunks overlap by one byte so an instruction across a chunk boundary is found too.
+            for (var at = start; at + 1 < end; at += (ulong)chunk.Length - 1)
+            {
+                var code = chunk.AsSpan(0, (int)Math.Min((ulong)chunk.Length, end - at));
+                Memory.Read(at, code);
+                var i = code.IndexOf([(byte)0x0f, (byte)0x05]);
+                if (i >= 0)
+                    return at + (ulong)i;
+            }
         }
-        throw new TracingException($"{this} has no [vdso] mapping; set SyscallInstruction to the address of a syscall instruction");
+        throw new TracingException($"{this} has no {(skipVdso ? "" : "[vdso] or ")}readable executable mapping holding a syscall instruction (0f 05)");
     }
 
     void Resume(int request, int signal, string name)

@@ -39,10 +39,49 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         log.Debug($"pid {task.Pid}: unmapped the husk's {husk.Count - kernelBlock.Count} own mappings" +
             (inherited.Areas.Count > 0 ? $" but {inherited.Areas.Count} VMAs inherited from pid {parent!.Pid}" : ""));
 
-        MoveKernelBlock(kernelBlock);
+        // A process that had unmapped its vdso (zdtm's vdso02) comes back without one: the husk's block only serves
+        // the remote syscalls until the restored code is in place, and must not sit where a dumped area goes.
+        bool dumpedVdso = images.Mm.Vmas.Any(v => Vma.Is(v, Vma.Vdso));
+        if (dumpedVdso)
+            MoveKernelBlock(kernelBlock);
+        else
+            MoveKernelBlockAside(kernelBlock);
         var written = MapAreas(inherited);
         FillPages(inherited);
         FinishAreas(written);
+        if (!dumpedVdso)
+            DropKernelBlock();
+    }
+
+    /// <summary>Moves the husk's vvar/vdso block to the highest gap that no dumped area and no husk mapping uses, if it is in the way.</summary>
+    void MoveKernelBlockAside(List<MapsLine> block)
+    {
+        ulong hereStart = block.Min(m => m.Start), hereEnd = block.Max(m => m.End), size = hereEnd - hereStart;
+        var used = images.Mm.Vmas.Where(v => !Vma.IsKernelArea(v)).Select(v => (v.Start, v.End))
+            .Concat(MapsLine.Read(task.Pid).Select(m => (m.Start, m.End))).OrderByDescending(r => r.End).ToList();
+        if (!used.Any(r => r.Start < hereEnd && hereStart < r.End && !block.Any(m => m.Start == r.Start && m.End == r.End)))
+            return;
+        // Top-down from the end of the 47-bit user address space, like the kernel's own placement.
+        ulong gapEnd = 0x7fff_ffff_f000;
+        foreach (var (start, end) in used)
+        {
+            if (end <= gapEnd && gapEnd - end >= size)
+                break;
+            gapEnd = Math.Min(gapEnd, start);
+        }
+        if (gapEnd < size)
+            throw new FerryException($"pid {task.Pid}: no free {size}-byte gap for the husk's vvar/vdso block");
+        MoveBlock(block, hereStart, gapEnd - size);
+        log.Debug($"pid {task.Pid}: moved the husk's vvar/vdso out of the dumped areas' way to 0x{gapEnd - size:x}");
+    }
+
+    /// <summary>Remote syscalls move to a `syscall` in the restored code, then the husk's vvar/vdso areas go.</summary>
+    void DropKernelBlock()
+    {
+        task.SyscallInstruction = task.FindSyscallInstruction(skipVdso: true);
+        foreach (var piece in MapsLine.Read(task.Pid).Where(m => m.Name is "[vvar]" or "[vvar_vclock]" or "[vdso]"))
+            task.SyscallOrThrow(Sys.munmap, (long)piece.Start, (long)(piece.End - piece.Start));
+        log.Debug($"pid {task.Pid}: the dump has no vdso; unmapped the husk's, remote syscalls run at 0x{task.SyscallInstruction:x}");
     }
 
     /// <summary>
@@ -54,8 +93,6 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         var dumped = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.Vdso) || Vma.Is(v, Vma.Vvar)).ToList();
         ulong hereStart = block.Min(m => m.Start), hereEnd = block.Max(m => m.End);
         ulong hereVdso = block.First(m => m.Name == "[vdso]").Start;
-        if (dumped.Count == 0)
-            throw new FerryException($"mm-{images.Pid}.img has no vdso area; restoring a task without a vdso is not supported");
         ulong thenStart = dumped.Min(v => v.Start), thenEnd = dumped.Max(v => v.End);
         ulong thenVdso = dumped.First(v => Vma.Is(v, Vma.Vdso)).Start;
         if (thenEnd - thenStart != hereEnd - hereStart || thenVdso - thenStart != hereVdso - hereStart)
