@@ -114,7 +114,7 @@ public sealed partial class TreeRoundTripTests
     [RootFact]
     public void A_job_control_stopped_process_is_stopped_again_and_counts_on_when_continued()
     {
-        using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
+        using var target = DumpTarget.Start("tree_clone", passWorkDir: true, "files");
         int parent = target.Pid, child = target.Value("child");
         LibC.kill(parent, 19); // SIGSTOP to each
         LibC.kill(child, 19);
@@ -167,7 +167,7 @@ public sealed partial class TreeRoundTripTests
     public void Processes_sharing_one_descriptor_table_share_it_again()
     {
         const int KCMP_FILES = 2;
-        using var target = DumpTarget.Start("tree_clone_files", passWorkDir: true);
+        using var target = DumpTarget.Start("tree_clone", passWorkDir: true, "files");
         int parent = target.Pid, child = target.Value("child");
         Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FILES, 0, 0, 0));
         var atDump = RoundTrip(target, ["parent", "child"]);
@@ -190,7 +190,7 @@ public sealed partial class TreeRoundTripTests
     public void A_parent_and_child_sharing_cwd_and_umask_share_them_again()
     {
         const int KCMP_FS = 3;
-        using var target = DumpTarget.Start("tree_clone_fs", passWorkDir: true);
+        using var target = DumpTarget.Start("tree_clone", passWorkDir: true, "fs");
         int parent = target.Pid, child = target.Value("child");
         Assert.Equal(0, LibC.syscall(Sys.kcmp, parent, child, KCMP_FS, 0, 0, 0));
         var atDump = RoundTrip(target, ["parent", "child"]);

@@ -1,13 +1,15 @@
-/* A parent and a child made by clone(CLONE_FS): one cwd, root and umask for both. Each counts every 10 ms into its
- * own DIR/ROLE.log (ROLE = parent, child; one number a line from 1). On SIGUSR1 the child moves into DIR/moved and
- * sets umask 027, which the parent then has too (its /proc/PID/cwd and Umask show it). The child dies with the parent
- * (PR_SET_PDEATHSIG). Prints child=PID and "ready" once both have counted. Usage: tree_clone_fs DIR */
+/* A parent and a child made by clone() sharing one kernel object: with "files" their descriptor table
+ * (CLONE_FILES), with "fs" their cwd, root and umask (CLONE_FS). Each counts every 10 ms into its own DIR/ROLE.log
+ * (ROLE = parent, child; one number a line from 1), both opened before the clone. On SIGUSR1 the child moves into
+ * DIR/moved and sets umask 027 (with "fs" the parent then has them too). The child dies with the parent
+ * (PR_SET_PDEATHSIG). Prints child=PID and "ready" once both have counted. Usage: tree_clone DIR files|fs */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,7 +48,12 @@ static int child_main(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) { fprintf(stderr, "usage: tree_clone_fs DIR\n"); return 2; }
+    if (argc != 3 || (strcmp(argv[2], "files") != 0 && strcmp(argv[2], "fs") != 0))
+    {
+        fprintf(stderr, "usage: tree_clone DIR files|fs\n");
+        return 2;
+    }
+    int shared = strcmp(argv[2], "files") == 0 ? CLONE_FILES : CLONE_FS;
     char path[4096];
     const char *roles[2] = { "parent", "child" };
     for (int i = 0; i < 2; i++)
@@ -59,7 +66,7 @@ int main(int argc, char **argv)
     if (mkdir(moved, 0755) != 0) { perror("mkdir"); return 1; }
     size_t stack_size = 256 * 1024;
     char *stack = malloc(stack_size);
-    pid_t child = clone(child_main, stack + stack_size, CLONE_FS | SIGCHLD, NULL);
+    pid_t child = clone(child_main, stack + stack_size, shared | SIGCHLD, NULL);
     if (child < 0) { perror("clone"); return 1; }
     printf("child=%d\n", child);
     struct timespec settle = { 0, 50 * 1000 * 1000 };
