@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ferry.Diagnostics;
+using Ferry.Procfs;
 
 namespace Ferry.Restore;
 
@@ -48,43 +49,34 @@ public static class PidCheck
 
     static PidHolder? Find(int pid)
     {
-        string dir = $"/proc/{pid}";
-        string? status = ReadOrNull($"{dir}/status");
-        if (status is null)
+        ProcStatus status;
+        uint flags;
+        try
+        {
+            status = ProcStatusFile.Read(pid);
+            flags = ProcStatFile.Read(pid).Flags;
+        }
+        catch (ProcessNotFoundException)
+        {
             return null;
-        string tgid = Field(status, "Tgid:") ?? pid.ToString();
-        string state = Field(status, "State:") ?? "?";
-        string comm = (ReadOrNull($"/proc/{tgid}/comm") ?? "?").TrimEnd('\n');
-        string cmdline = (ReadOrNull($"/proc/{tgid}/cmdline") ?? "").TrimEnd('\0').Replace('\0', ' ');
-        string who = tgid == pid.ToString() ? $"pid {tgid}" : $"a thread of pid {tgid}";
-        bool zombie = state.StartsWith('Z');
+        }
+        string comm = (ReadOrNull($"/proc/{status.Tgid}/comm") ?? "?").TrimEnd('\n');
+        string cmdline = (ReadOrNull($"/proc/{status.Tgid}/cmdline") ?? "").TrimEnd('\0').Replace('\0', ' ');
+        string who = status.Tgid == pid ? $"pid {pid}" : $"a thread of pid {status.Tgid}";
+        bool zombie = status.State == 'Z';
         string note = zombie ? ", a zombie not yet reaped by its parent" : "";
         // A leader that left by itself while its other threads run on is a zombie too, but its process lives.
-        bool wholeProcessGone = zombie && Field(status, "Threads:") is "1" or "0";
-        return new PidHolder($"{who} (comm '{comm}', cmdline '{cmdline}'{note})", wholeProcessGone || state.StartsWith('X') || Exiting(pid, status));
+        bool wholeProcessGone = zombie && status.Threads <= 1;
+        return new PidHolder($"{who} (comm '{comm}', cmdline '{cmdline}'{note})",
+            wholeProcessGone || status.State == 'X' || Exiting(status, flags));
     }
 
     /// <summary>Killed (SIGKILL pending) or already in exit (PF_EXITING in /proc/PID/stat's flags).</summary>
-    static bool Exiting(int pid, string status)
+    static bool Exiting(ProcStatus status, uint flags)
     {
         const ulong sigkill = 1UL << 8;
         const uint pfExiting = 0x4;
-        foreach (var name in new[] { "SigPnd:", "ShdPnd:" })
-            if (Field(status, name) is { } mask && ulong.TryParse(mask, System.Globalization.NumberStyles.HexNumber, null, out var bits) && (bits & sigkill) != 0)
-                return true;
-        var stat = ReadOrNull($"/proc/{pid}/stat");
-        if (stat is null)
-            return false;
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // state ppid pgrp session tty_nr tpgid flags ...
-        return fields.Length > 6 && uint.TryParse(fields[6], out var flags) && (flags & pfExiting) != 0;
-    }
-
-    static string? Field(string status, string name)
-    {
-        foreach (var line in status.Split('\n'))
-            if (line.StartsWith(name, StringComparison.Ordinal))
-                return line[name.Length..].Trim();
-        return null;
+        return ((status.SigPnd | status.ShdPnd) & sigkill) != 0 || (flags & pfExiting) != 0;
     }
 
     static string? ReadOrNull(string path)
