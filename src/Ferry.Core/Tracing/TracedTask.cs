@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Ferry.Linux;
+using Ferry.Procfs;
 
 namespace Ferry.Tracing;
 
@@ -395,21 +396,17 @@ public sealed unsafe class TracedTask
     /// <param name="skipVdso">Leave the [vdso] out (a restore that is about to unmap the husk's vdso).</param>
     public ulong FindSyscallInstruction(bool skipVdso = false)
     {
-        var mappings = File.ReadLines($"/proc/{Tid}/maps").Select(line => line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries)).ToList();
-        bool IsVdso(string[] fields) => fields.Length == 6 && fields[5].Trim() == "[vdso]";
+        var mappings = ProcMaps.Read(Tid);
         // [vsyscall] is left out: its page is execute-only and, emulated, faults on anything but its three entries.
-        var candidates = mappings.Where(f => !skipVdso && IsVdso(f))
-            .Concat(mappings.Where(f => !IsVdso(f) && f[1][0] == 'r' && f[1][2] == 'x' && !(f.Length == 6 && f[5].Trim() == "[vsyscall]")));
+        var candidates = mappings.Where(m => !skipVdso && m.Kind == MapKind.Vdso)
+            .Concat(mappings.Where(m => m.Kind is not (MapKind.Vdso or MapKind.Vsyscall) && m.IsReadable && m.IsExecutable));
         var chunk = new byte[64 * 1024];
-        foreach (var fields in candidates)
+        foreach (var mapping in candidates)
         {
-            var dash = fields[0].IndexOf('-');
-            var start = ulong.Parse(fields[0].AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber);
-            var end = ulong.Parse(fields[0].AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber);
             // Chunks overlap by one byte so an instruction across a chunk boundary is found too.
-            for (var at = start; at + 1 < end; at += (ulong)chunk.Length - 1)
+            for (var at = mapping.Start; at + 1 < mapping.End; at += (ulong)chunk.Length - 1)
             {
-                var code = chunk.AsSpan(0, (int)Math.Min((ulong)chunk.Length, end - at));
+                var code = chunk.AsSpan(0, (int)Math.Min((ulong)chunk.Length, mapping.End - at));
                 Memory.Read(at, code);
                 var i = code.IndexOf([(byte)0x0f, (byte)0x05]);
                 if (i >= 0)
