@@ -3,6 +3,7 @@ using System.Globalization;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Procfs;
 using Ferry.Resources.Memfd;
 using Ferry.Restore;
 using Ferry.Tracing;
@@ -24,16 +25,16 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
 
     public void Restore()
     {
-        var husk = MapsLine.Read(task.Pid);
-        var kernelBlock = husk.Where(m => m.Name is "[vvar]" or "[vvar_vclock]" or "[vdso]").ToList();
-        if (!kernelBlock.Any(m => m.Name == "[vdso]"))
+        var husk = ProcMaps.Read(task.Pid);
+        var kernelBlock = husk.Where(InKernelBlock).ToList();
+        if (!kernelBlock.Any(m => m.Kind == MapKind.Vdso))
             throw new FerryException("the husk has no [vdso]; Ferry needs one to run syscalls in the restored task");
 
         var inherited = InheritedPages.Find(task, images, parent, husk.Select(m => (m.Start, m.End)).ToList());
         // Remote syscalls run on the `syscall` in the vdso from here on; the husk's code is about to go.
         _ = task.SyscallInstruction;
         foreach (var mapping in husk)
-            if (!kernelBlock.Contains(mapping) && mapping.Name != "[vsyscall]")
+            if (!kernelBlock.Contains(mapping) && mapping.Kind != MapKind.Vsyscall)
                 foreach (var (start, end) in inherited.Outside(mapping.Start, mapping.End))
                     task.SyscallOrThrow(Sys.munmap, (long)start, (long)(end - start));
         log.Debug($"pid {task.Pid}: unmapped the husk's {husk.Count - kernelBlock.Count} own mappings" +
@@ -54,11 +55,11 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
     }
 
     /// <summary>Moves the husk's vvar/vdso block to the highest gap that no dumped area and no husk mapping uses, if it is in the way.</summary>
-    void MoveKernelBlockAside(List<MapsLine> block)
+    void MoveKernelBlockAside(List<MapsEntry> block)
     {
         ulong hereStart = block.Min(m => m.Start), hereEnd = block.Max(m => m.End), size = hereEnd - hereStart;
         var used = images.Mm.Vmas.Where(v => !Vma.IsKernelArea(v)).Select(v => (v.Start, v.End))
-            .Concat(MapsLine.Read(task.Pid).Select(m => (m.Start, m.End))).OrderByDescending(r => r.End).ToList();
+            .Concat(ProcMaps.Read(task.Pid).Select(m => (m.Start, m.End))).OrderByDescending(r => r.End).ToList();
         if (!used.Any(r => r.Start < hereEnd && hereStart < r.End && !block.Any(m => m.Start == r.Start && m.End == r.End)))
             return;
         // Top-down from the end of the 47-bit user address space, like the kernel's own placement.
@@ -79,7 +80,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
     void DropKernelBlock()
     {
         task.SyscallInstruction = task.FindSyscallInstruction(skipVdso: true);
-        foreach (var piece in MapsLine.Read(task.Pid).Where(m => m.Name is "[vvar]" or "[vvar_vclock]" or "[vdso]"))
+        foreach (var piece in ProcMaps.Read(task.Pid).Where(InKernelBlock))
             task.SyscallOrThrow(Sys.munmap, (long)piece.Start, (long)(piece.End - piece.Start));
         log.Debug($"pid {task.Pid}: the dump has no vdso; unmapped the husk's, remote syscalls run at 0x{task.SyscallInstruction:x}");
     }
@@ -88,18 +89,18 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
     /// glibc keeps pointers into the vdso, and the vdso reaches its vvar pages by fixed offsets, so the whole block
     /// ([vvar], [vvar_vclock], [vdso]) moves together to the dumped address, keeping its layout.
     /// </summary>
-    void MoveKernelBlock(List<MapsLine> block)
+    void MoveKernelBlock(List<MapsEntry> block)
     {
         var dumped = images.Mm.Vmas.Where(v => Vma.Is(v, Vma.Vdso) || Vma.Is(v, Vma.Vvar)).ToList();
         ulong hereStart = block.Min(m => m.Start), hereEnd = block.Max(m => m.End);
-        ulong hereVdso = block.First(m => m.Name == "[vdso]").Start;
+        ulong hereVdso = block.First(m => m.Kind == MapKind.Vdso).Start;
         ulong thenStart = dumped.Min(v => v.Start), thenEnd = dumped.Max(v => v.End);
         ulong thenVdso = dumped.First(v => Vma.Is(v, Vma.Vdso)).Start;
         if (thenEnd - thenStart != hereEnd - hereStart || thenVdso - thenStart != hereVdso - hereStart)
             throw new FerryException(
                 $"the dumped vvar/vdso layout ({thenEnd - thenStart} bytes, vdso at +0x{thenVdso - thenStart:x}) differs from this kernel's " +
                 $"({hereEnd - hereStart} bytes, vdso at +0x{hereVdso - hereStart:x}); restoring on another kernel is not supported");
-        CheckVdsoContents(block.First(m => m.Name == "[vdso]"), thenVdso);
+        CheckVdsoContents(block.First(m => m.Kind == MapKind.Vdso), thenVdso);
         if (thenStart == hereStart)
             return;
 
@@ -117,11 +118,11 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         log.Debug($"pid {task.Pid}: moved vvar/vdso from 0x{hereStart:x} to 0x{thenStart:x}");
     }
 
-    void MoveBlock(List<MapsLine> block, ulong from, ulong to)
+    void MoveBlock(List<MapsEntry> block, ulong from, ulong to)
     {
         ulong hereStart = block.Min(m => m.Start);
         // The vdso goes last: the syscalls moving the other pieces run on its syscall instruction.
-        foreach (var piece in block.OrderBy(m => m.Name == "[vdso]"))
+        foreach (var piece in block.OrderBy(m => m.Kind == MapKind.Vdso))
         {
             ulong oldAddress = piece.Start - hereStart + from, length = piece.End - piece.Start;
             task.SyscallOrThrow(Sys.mremap, (long)oldAddress, (long)length, (long)length,
@@ -135,7 +136,7 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
     /// dump) exports its functions at other offsets than this kernel's, those jumps would land in the wrong code, so
     /// refuse instead of crashing later.
     /// </summary>
-    void CheckVdsoContents(MapsLine vdso, ulong dumpedVdso)
+    void CheckVdsoContents(MapsEntry vdso, ulong dumpedVdso)
     {
         ulong length = vdso.End - vdso.Start;
         var dumpedImage = new byte[length];
@@ -336,21 +337,6 @@ public sealed class MemoryRestorer(TracedTask task, TaskImages images, TaskImage
         }
     }
 
-    /// <summary>One line of /proc/PID/maps: the range and the name (path or [special]).</summary>
-    internal sealed record MapsLine(ulong Start, ulong End, string Name)
-    {
-        public static List<MapsLine> Read(int pid)
-        {
-            var lines = new List<MapsLine>();
-            foreach (var line in File.ReadLines($"/proc/{pid}/maps"))
-            {
-                var fields = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
-                var range = fields[0].Split('-');
-                lines.Add(new MapsLine(
-                    ulong.Parse(range[0], NumberStyles.HexNumber), ulong.Parse(range[1], NumberStyles.HexNumber),
-                    fields.Length > 5 ? fields[5].Trim() : ""));
-            }
-            return lines;
-        }
-    }
+    /// <summary>The kernel's vvar/vvar_vclock/vdso areas, which move (or go) together.</summary>
+    static bool InKernelBlock(MapsEntry m) => m.Kind is MapKind.Vvar or MapKind.VvarVclock or MapKind.Vdso;
 }
