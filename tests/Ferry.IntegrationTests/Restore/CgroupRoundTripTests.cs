@@ -6,21 +6,26 @@ using Xunit;
 namespace Ferry.IntegrationTests.Restore;
 
 /// <summary>
-/// A process put in a cgroup of its own (in the pids v1 hierarchy, or cgroup v2 where there is no v1) is dumped, its
-/// cgroup removed, and restored: it must come back in that cgroup, made again; with --manage-cgroups=ignore it stays
-/// in ferry's cgroups and nothing is made.
+/// A process put in a cgroup of its own (in the pids hierarchy: v1, or v2 where there is no v1) is dumped, its cgroup
+/// removed, and restored: it must come back in that cgroup, made again with its pids.max and mode; with
+/// --manage-cgroups=ignore it stays in ferry's cgroups and nothing is made.
 /// </summary>
 [Collection(RestoreCollection.Name)]
 public class CgroupRoundTripTests
 {
     [FerryDumpFact]
-    public void A_process_comes_back_in_its_cgroup_which_is_made_again_when_missing()
+    public void A_process_comes_back_in_its_cgroup_which_is_made_again_when_missing_with_its_limit_and_mode()
     {
         using var cgroup = TestCgroup.Create();
+        var pidsMax = Path.Combine(cgroup.Directory, "pids.max");
+        File.WriteAllText(pidsMax, "123");
+        File.SetUnixFileMode(cgroup.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         using var round = new CgroupRound(cgroup);
         round.Restore();
         Assert.Equal(cgroup.Path, TestCgroup.PathOf(round.Pid, cgroup.Controllers));
         Assert.True(Directory.Exists(cgroup.Directory), "the removed cgroup was not made again");
+        Assert.Equal("123", File.ReadAllText(pidsMax).Trim());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute, File.GetUnixFileMode(cgroup.Directory));
         var image = Crit.Decode(Path.Combine(round.ImagesDir, "cgroup.img"));
         Assert.Contains(cgroup.Path, image.ToJsonString());
         round.AssertCounting();

@@ -1,6 +1,5 @@
 using Ferry.Images;
 using Ferry.Images.Protos;
-using Ferry.Linux;
 using Ferry.Procfs;
 using Ferry.Tracing;
 
@@ -56,7 +55,8 @@ internal sealed class CgroupDumper
         using var hierarchies = new CgroupHierarchies();
         foreach (var controllers in _sets.SelectMany(s => s).Select(m => m.Controllers).Distinct())
         {
-            var entry = new cg_controller_entry { Cnames = { controllers.Split(',') } };
+            var cnames = controllers.Split(',');
+            var entry = new cg_controller_entry { Cnames = { cnames } };
             // The root of a hierarchy exists wherever it is mounted; below it, the cgroups the tree is in and
             // everything under them (a cgroup nested in another is reached from the outer one).
             var heads = others.SelectMany(s => s).Where(m => m.Controllers == controllers && m.Path != "/").Select(m => m.Path).Distinct().ToList();
@@ -64,40 +64,26 @@ internal sealed class CgroupDumper
             {
                 var path = hierarchies.DirectoryOf(controllers, head);
                 if (Directory.Exists(path))
-                    entry.Dirs.Add(Dir(path, head.TrimStart('/')));
+                    entry.Dirs.Add(Dir(path, head.TrimStart('/'), cnames));
             }
+            entry.IsThreaded = entry.Dirs.Count > 0 && CgroupProperties.IsThreaded(entry.Dirs[0].Properties);
             image.Controllers.Add(entry);
         }
         ImageWriter.WriteFile(Path.Combine(directory, ImageNames.Cgroup), ImageKinds.Cgroup, [image]);
     }
 
     /// <summary>A cgroup directory and those below it; names are relative to the parent entry, as CRIU writes them.</summary>
-    static cgroup_dir_entry Dir(string path, string name)
+    static cgroup_dir_entry Dir(string path, string name, string[] cnames)
     {
-        var st = Status(path);
+        var (mode, uid, gid) = CgroupProperties.FileOwner(path);
         var entry = new cgroup_dir_entry
         {
             DirName = name,
-            DirPerms = new cgroup_perms { Mode = st.st_mode, Uid = st.st_uid, Gid = st.st_gid },
+            DirPerms = new cgroup_perms { Mode = mode, Uid = uid, Gid = gid },
+            Properties = { CgroupProperties.Read(path, cnames) },
         };
         foreach (var child in Directory.EnumerateDirectories(path).Order(StringComparer.Ordinal))
-            entry.Children.Add(Dir(child, Path.GetFileName(child)));
+            entry.Children.Add(Dir(child, Path.GetFileName(child), cnames));
         return entry;
-    }
-
-    static unsafe FileStatus Status(string path)
-    {
-        int fd = LibC.open_fd(path, OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0) throw LinuxException.FromLastError($"open {path}");
-        try
-        {
-            FileStatus st;
-            if (FileCalls.fstat(fd, &st) < 0) throw LinuxException.FromLastError($"fstat {path}");
-            return st;
-        }
-        finally
-        {
-            LibC.close(fd);
-        }
     }
 }

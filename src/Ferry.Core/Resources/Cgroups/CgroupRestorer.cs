@@ -1,6 +1,5 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
-using Ferry.Linux;
 using Ferry.Procfs;
 using Ferry.Restore;
 using Ferry.Tracing;
@@ -100,34 +99,13 @@ public sealed class CgroupRestorer : IDisposable
         else if (_mode == CgroupMode.Strict)
             throw new FerryException($"cgroup {path} of '{CgroupHierarchies.Describe(controllers)}' already exists ({directory}) and --manage-cgroups=strict forbids reusing it");
         if (_mode != CgroupMode.None && dir.DirPerms is { } perms)
-            SetPermissions(directory, perms);
-        if (created || _mode is CgroupMode.Props or CgroupMode.Full or CgroupMode.Strict)
+            CgroupProperties.SetOwnerAndMode(directory, perms);
+        // Before any task moves in (cpuset.cpus and mems must be set first; limits then hold from the first page).
+        if ((created && _mode != CgroupMode.None) || _mode is CgroupMode.Props or CgroupMode.Full or CgroupMode.Strict)
             foreach (var property in dir.Properties)
-                SetProperty(directory, property);
+                CgroupProperties.Write(directory, property);
         foreach (var child in dir.Children)
             PrepareDir(controllers, path.TrimEnd('/') + "/" + child.DirName.TrimStart('/'), child);
-    }
-
-    static void SetPermissions(string directory, cgroup_perms perms)
-    {
-        File.SetUnixFileMode(directory, (UnixFileMode)(perms.Mode & 0xfff));
-        if (FileCalls.chown(directory, perms.Uid, perms.Gid) < 0)
-            throw new FerryException($"cannot give cgroup {directory} to {perms.Uid}:{perms.Gid}: {Errno.Name(LinuxException.FromLastError("chown").ErrorNumber)}");
-    }
-
-    static void SetProperty(string directory, cgroup_prop_entry property)
-    {
-        var file = Path.Combine(directory, property.Name);
-        try
-        {
-            File.WriteAllText(file, property.Value);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FerryException($"cannot set cgroup property {file} to '{property.Value}': {e.Message}; restore with --manage-cgroups=none to leave properties alone");
-        }
-        if (property.Perms is { } perms)
-            SetPermissions(file, perms);
     }
 
     public void Dispose() => _hierarchies.Dispose();
