@@ -25,7 +25,6 @@ internal static class CriuCompatibilityOptions
     {
         foreach (var option in Shared()) dump.Add(option);
         dump.Add(new Option<string?>("--manage-cgroups") { Description = "Accepted for CRIU compatibility; every dump records the tasks' cgroups and the directories below them", Arity = ArgumentArity.ZeroOrOne });
-        dump.Add(new Option<string[]>("--cgroup-root") { Description = "Accepted for CRIU compatibility (it matters at restore)", AllowMultipleArgumentsPerToken = false });
         dump.Add(new Option<string?>("--pidfile") { Description = "Accepted for CRIU compatibility; dump writes no pidfile (as CRIU)" });
         dump.Add(new Option<string?>("--pre-dump-mode") { Description = "Accepted for CRIU compatibility (splice, read); memory is read with process_vm_readv" });
         dump.Add(new Option<bool>("--ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
@@ -46,13 +45,6 @@ internal static class CriuCompatibilityOptions
     public static void AddRestoreOptions(Command restore)
     {
         foreach (var option in Shared()) restore.Add(option);
-        var cgroupRoot = new Option<string[]>("--cgroup-root") { Description = "Moving the restored cgroups under another root is not available yet: refused", AllowMultipleArgumentsPerToken = false };
-        restore.Add(cgroupRoot);
-        restore.Validators.Add(result =>
-        {
-            if (result.GetResult(cgroupRoot) is not null)
-                result.AddError("--cgroup-root (restoring cgroups under another root) is not available yet; restore without it, or with --manage-cgroups=ignore to leave the tree in ferry's own cgroups");
-        });
         restore.Add(new Option<bool>("--link-remap") { Description = "Accepted for CRIU compatibility; the links a dump made for deleted files are used and removed" });
         restore.Add(new Option<bool>("--file-locks", "-l") { Description = "Accepted for CRIU compatibility; the file locks in the images are always taken again" });
         restore.Add(new Option<string[]>("--join-ns") { Description = "Accepted for CRIU compatibility; the restored tree joins no namespaces yet" });

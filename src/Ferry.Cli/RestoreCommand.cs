@@ -40,6 +40,7 @@ internal static class RestoreCommand
                 Tcp = shared.Tcp(parse),
                 PidNamespace = parse.GetValue(pidns) == "new" ? PidNamespaceMode.New : PidNamespaceMode.Host,
                 Cgroups = parse.GetValue(manageCgroups) is { } mode ? Enum.Parse<CgroupMode>(mode, ignoreCase: true) : CgroupMode.Soft,
+                CgroupRoots = shared.CgroupRoots(parse),
             };
             string? logPath = parse.GetValue(shared.LogFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
             using var log = new Log(logPath, parse.GetValue(shared.Verbosity));

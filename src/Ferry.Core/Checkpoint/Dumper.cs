@@ -77,7 +77,7 @@ public static class Dumper
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log) { CowPagesOnce = request.CowPagesOnce };
                 long pages = 0, bytes = 0;
                 var memoryTime = TimeSpan.Zero;
-                var cgroups = new CgroupDumper();
+                var cgroups = new CgroupDumper(request.CgroupRoots);
                 foreach (var process in checkedProcesses)
                 {
                     var (images, memory) = collector.Collect(process);

@@ -63,7 +63,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var fileTables = new HashSet<uint>();
         var restorers = new List<TaskRestorer>();
         var ipc = set.IpcNamespace is { } ipcImages ? new IpcNamespaceRestorer(ipcImages, log) : null;
-        using var cgroups = CgroupRestorer.For(set, request.Cgroups, log);
+        using var cgroups = CgroupRestorer.For(set, request.Cgroups, request.CgroupRoots, log);
         HuskTree tree;
         try
         {

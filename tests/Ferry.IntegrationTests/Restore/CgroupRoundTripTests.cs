@@ -42,6 +42,26 @@ public class CgroupRoundTripTests
         round.AssertCounting();
     }
 
+    [FerryDumpFact]
+    public void With_cgroup_root_the_process_comes_back_in_the_cgroup_named()
+    {
+        using var cgroup = TestCgroup.Create();
+        var round = new CgroupRound(cgroup);
+        var moved = cgroup.Path + "-moved";
+        try
+        {
+            round.Restore("--cgroup-root", cgroup.Controllers.Length > 0 ? $"{cgroup.Controllers}:{moved}" : moved);
+            Assert.Equal(moved, TestCgroup.PathOf(round.Pid, cgroup.Controllers));
+            round.AssertCounting();
+        }
+        finally
+        {
+            round.Dispose();
+            var directory = cgroup.Directory + "-moved";
+            if (Directory.Exists(directory)) Directory.Delete(directory);
+        }
+    }
+
     /// <summary>A counter moved into the test cgroup, dumped (which kills it), its cgroup removed.</summary>
     sealed class CgroupRound : IDisposable
     {
@@ -91,7 +111,6 @@ public class CgroupRoundTripTests
                 Ferry.Linux.LibC.kill(Pid, TargetProcess.SIGKILL);
             CriuVector.WaitUntilGone(Pid);
             _target.Dispose();
-            _cgroup.Remove();
         }
     }
 

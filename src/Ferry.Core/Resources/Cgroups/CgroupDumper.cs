@@ -15,8 +15,14 @@ namespace Ferry.Resources.Cgroups;
 internal sealed class CgroupDumper
 {
     readonly List<List<CgroupMembership>> _sets = [];
+    readonly IReadOnlyList<CgroupRoot> _roots;
 
-    public CgroupDumper() => OwnSet = SetOf(ProcCgroup.Read(Environment.ProcessId, Environment.ProcessId));
+    /// <param name="roots">--cgroup-root: per hierarchy, the cgroup whose subtree is recorded instead.</param>
+    public CgroupDumper(IReadOnlyList<CgroupRoot> roots)
+    {
+        _roots = roots;
+        OwnSet = SetOf(ProcCgroup.Read(Environment.ProcessId, Environment.ProcessId));
+    }
 
     /// <summary>The set of Ferry itself (inventory.root_cg_set).</summary>
     public uint OwnSet { get; }
@@ -59,7 +65,9 @@ internal sealed class CgroupDumper
             var entry = new cg_controller_entry { Cnames = { cnames } };
             // The root of a hierarchy exists wherever it is mounted; below it, the cgroups the tree is in and
             // everything under them (a cgroup nested in another is reached from the outer one).
-            var heads = others.SelectMany(s => s).Where(m => m.Controllers == controllers && m.Path != "/").Select(m => m.Path).Distinct().ToList();
+            var heads = CgroupRoot.For(_roots, cnames) is { } root
+                ? [root]
+                : others.SelectMany(s => s).Where(m => m.Controllers == controllers && m.Path != "/").Select(m => m.Path).Distinct().ToList();
             foreach (var head in heads.Where(h => !heads.Any(o => h.StartsWith(o + "/", StringComparison.Ordinal))).Order(StringComparer.Ordinal))
             {
                 var path = hierarchies.DirectoryOf(controllers, head);

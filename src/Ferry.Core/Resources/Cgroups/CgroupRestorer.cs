@@ -31,8 +31,35 @@ public sealed class CgroupRestorer : IDisposable
     }
 
     /// <summary>Null when there is nothing to do: the mode is Ignore, or the images have no cgroup.img.</summary>
-    public static CgroupRestorer? For(DumpSet set, CgroupMode mode, Log log) =>
-        mode == CgroupMode.Ignore || set.Cgroups is null ? null : new(set.Cgroups, set.Inventory.RootCgSet, mode, log);
+    /// <param name="roots">--cgroup-root: the cgroups the dumped ones are restored as.</param>
+    public static CgroupRestorer? For(DumpSet set, CgroupMode mode, IReadOnlyList<CgroupRoot> roots, Log log) =>
+        mode == CgroupMode.Ignore || set.Cgroups is null ? null : new(Rerooted(set.Cgroups, roots), set.Inventory.RootCgSet, mode, log);
+
+    /// <summary>
+    /// The image with each hierarchy's recorded cgroups moved under its --cgroup-root: a recorded top cgroup becomes
+    /// the new root, and every set's path in it follows.
+    /// </summary>
+    static cgroup_entry Rerooted(cgroup_entry image, IReadOnlyList<CgroupRoot> roots)
+    {
+        if (roots.Count == 0)
+            return image;
+        var copy = image.Clone();
+        foreach (var controller in copy.Controllers)
+        {
+            if (CgroupRoot.For(roots, controller.Cnames) is not { } root)
+                continue;
+            var name = string.Join(',', controller.Cnames);
+            foreach (var dir in controller.Dirs)
+            {
+                var old = "/" + dir.DirName.TrimStart('/');
+                foreach (var member in copy.Sets.SelectMany(s => s.Ctls).Where(m => m.Name == name))
+                    if (member.Path == old || member.Path.StartsWith(old + "/", StringComparison.Ordinal))
+                        member.Path = (root.TrimEnd('/') + member.Path[old.Length..]) is { Length: > 0 } path ? path : "/";
+                dir.DirName = root.TrimStart('/');
+            }
+        }
+        return copy;
+    }
 
     /// <summary>The set a dumped thread was in (0: none recorded).</summary>
     public static uint SetOf(core_entry thread) => thread.ThreadCore is { HasCgSet: true } core ? core.CgSet : thread.Tc?.CgSet ?? 0;
@@ -98,10 +125,11 @@ public sealed class CgroupRestorer : IDisposable
         }
         else if (_mode == CgroupMode.Strict)
             throw new FerryException($"cgroup {path} of '{CgroupHierarchies.Describe(controllers)}' already exists ({directory}) and --manage-cgroups=strict forbids reusing it");
-        if (_mode != CgroupMode.None && dir.DirPerms is { } perms)
+        // A hierarchy's root cgroup is the host's: its owner, mode and properties are not the tree's to set.
+        if (_mode != CgroupMode.None && dir.DirPerms is { } perms && path != "/")
             CgroupProperties.SetOwnerAndMode(directory, perms);
         // Before any task moves in (cpuset.cpus and mems must be set first; limits then hold from the first page).
-        if ((created && _mode != CgroupMode.None) || _mode is CgroupMode.Props or CgroupMode.Full or CgroupMode.Strict)
+        if (path != "/" && ((created && _mode != CgroupMode.None) || _mode is CgroupMode.Props or CgroupMode.Full or CgroupMode.Strict))
             foreach (var property in dir.Properties)
                 CgroupProperties.Write(directory, property);
         foreach (var child in dir.Children)
