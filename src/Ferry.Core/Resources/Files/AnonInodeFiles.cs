@@ -52,13 +52,13 @@ internal static class AnonInodeFiles
     }
 
     /// <summary>A new description of the kind with the dumped state, held by Ferry (close-on-exec).</summary>
-    public static HeldFd Open(file_entry file) => file.Type switch
+    public static HeldFd Open(file_entry file, WatchedInodes watched) => file.Type switch
     {
         fd_types.Eventfd => EventfdFile.Open(Member(file.Efd, file)),
         fd_types.Timerfd => TimerfdFile.Open(Member(file.Tfd, file)),
         fd_types.Signalfd => SignalfdFile.Open(Member(file.Sgfd, file)),
         fd_types.Eventpoll => EventpollRestorer.Open(Member(file.Epfd, file)),
-        fd_types.Inotify => InotifyRestorer.Open(Member(file.Ify, file)),
+        fd_types.Inotify => InotifyRestorer.Open(Member(file.Ify, file), watched),
         _ => throw new ArgumentOutOfRangeException(nameof(file), file.Type, "not an anon inode kind"),
     };
 

@@ -42,7 +42,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
         fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
-        _ when AnonInodeFiles.IsAnonKind(file.Type) => AnonInodeFiles.Open(file),
+        _ when AnonInodeFiles.IsAnonKind(file.Type) => AnonInodeFiles.Open(file, new Inotify.WatchedInodes(set, shared.Ghosts)),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 

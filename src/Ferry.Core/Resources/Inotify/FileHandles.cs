@@ -48,7 +48,13 @@ internal static class FileHandles
     /// <paramref name="kernelDev"/> (MAJOR &lt;&lt; 20 | MINOR, as fdinfo prints s_dev); a one-line error naming
     /// <paramref name="what"/> when it is gone or no mount of that filesystem is reachable.
     /// </summary>
-    public static unsafe HeldFd Open(uint kernelDev, fh_entry handle, string what)
+    public static HeldFd Open(uint kernelDev, fh_entry handle, string what) =>
+        TryOpen(kernelDev, handle, what, out int error) ?? throw new FerryException(
+            $"{what}: cannot open the watched inode on device {kernelDev >> 20}:{kernelDev & 0xfffff} by its file handle: " +
+            (error == Errno.ENOENT ? "no mount of that filesystem is reachable" : Errno.Name(error)) + " (was it deleted?)");
+
+    /// <summary>As <see cref="Open"/>, or null with the errno (ENOENT: no mount of the filesystem) when it cannot.</summary>
+    public static unsafe HeldFd? TryOpen(uint kernelDev, fh_entry handle, string what, out int error)
     {
         uint major = kernelDev >> 20, minor = kernelDev & 0xfffff;
         if (handle.Bytes > MaxHandleBytes || handle.Handle.Count * 8 < handle.Bytes)
@@ -58,7 +64,7 @@ internal static class FileHandles
         BitConverter.TryWriteBytes(buffer.AsSpan(4), (int)handle.Type);
         for (int i = 0; i < handle.Handle.Count && i * 8 < MaxHandleBytes; i++)
             BitConverter.TryWriteBytes(buffer.AsSpan(8 + i * 8), handle.Handle[i]);
-        int lastError = Errno.ENOENT;
+        error = Errno.ENOENT;
         foreach (var mount in ProcMountInfo.Read(Environment.ProcessId).Where(m => m.DevMajor == major && m.DevMinor == minor))
         {
             int mountFd = LibC.open_fd(mount.MountPoint, OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_CLOEXEC, 0);
@@ -70,7 +76,7 @@ internal static class FileHandles
                 {
                     long fd = LibC.syscall(Sys.open_by_handle_at, mountFd, (long)fileHandle, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0, 0, 0);
                     if (fd >= 0) return new HeldFd((int)fd);
-                    lastError = LinuxException.FromLastError("open_by_handle_at").ErrorNumber;
+                    error = LinuxException.FromLastError("open_by_handle_at").ErrorNumber;
                 }
             }
             finally
@@ -78,7 +84,6 @@ internal static class FileHandles
                 LibC.close(mountFd);
             }
         }
-        throw new FerryException($"{what}: cannot open the watched inode on device {major}:{minor} by its file handle: " +
-            (lastError == Errno.ENOENT ? "no mount of that filesystem is reachable" : Errno.Name(lastError)) + " (was it deleted?)");
+        return null;
     }
 }

@@ -6,8 +6,8 @@ using Ferry.Resources.Files;
 namespace Ferry.Resources.Inotify;
 
 /// <summary>
-/// A new inotify instance with the dumped watches under their dumped watch descriptors: each inode is opened by its
-/// file handle and watched through /proc/self/fd/N with the dumped mask, after INOTIFY_IOC_SETNEXTWD names the
+/// A new inotify instance with the dumped watches under their dumped watch descriptors: each inode is opened (see
+/// <see cref="WatchedInodes"/>) and watched through /proc/self/fd/N with the dumped mask, after INOTIFY_IOC_SETNEXTWD names the
 /// descriptor the kernel hands out next.
 /// </summary>
 internal static class InotifyRestorer
@@ -15,7 +15,7 @@ internal static class InotifyRestorer
     const ulong SetNextWd = 0x40044900; // INOTIFY_IOC_SETNEXTWD = _IOW('I', 0, __s32); the argument is the value itself
     const uint KeptMask = 0xfff | 0x80000000 | 0x04000000; // IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK
 
-    public static unsafe HeldFd Open(inotify_file_entry entry)
+    public static unsafe HeldFd Open(inotify_file_entry entry, WatchedInodes watched)
     {
         var what = $"inotify {entry.Id}";
         var held = AnonInodeFiles.Created(LibC.syscall(Sys.inotify_init1, OpenFlags.O_CLOEXEC, 0, 0, 0, 0, 0), what);
@@ -25,7 +25,7 @@ internal static class InotifyRestorer
             foreach (var watch in entry.Wd.OrderBy(w => w.Wd))
             {
                 var watchWhat = $"watch {watch.Wd} of {what}";
-                using var target = FileHandles.Open(watch.SDev, watch.FHandle, watchWhat);
+                using var target = watched.Open(watch.SDev, watch.IIno, watch.FHandle, watchWhat);
                 if (LibC.ioctl(held.Fd, SetNextWd, (void*)watch.Wd) < 0)
                     throw new FerryException($"cannot restore {watchWhat}: ioctl(INOTIFY_IOC_SETNEXTWD) failed with {Errno.Name(LinuxException.FromLastError("ioctl").ErrorNumber)}");
                 long wd;

@@ -21,7 +21,11 @@ internal static class TimerfdFile
     /// <param name="local">Ferry's copy of the descriptor: the timer is brought up to date through it first.</param>
     public static timerfd_entry Dump(uint id, uint flags, fown_entry owner, HeldFd local, string where)
     {
-        var info = CurrentState(local, where);
+        return FromFdInfo(id, flags, owner, CurrentState(local, where), where);
+    }
+
+    internal static timerfd_entry FromFdInfo(uint id, uint flags, fown_entry owner, FdInfo info, string where)
+    {
         var (vsec, vnsec) = TimeSpec(info, "it_value", where);
         var (isec, insec) = TimeSpec(info, "it_interval", where);
         return new timerfd_entry
