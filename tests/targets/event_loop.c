@@ -4,6 +4,7 @@
  * - tfd: monotonic timerfd (nonblocking) expiring every 20 ms, not read until asked: its expirations pile up.
  * - sfd: signalfd of SIGUSR1 and SIGUSR2 (both blocked); a SIGUSR2 is pending from the start.
  * - ifd: inotify watching DIR/watched for IN_CREATE as wd 2 (a first watch, wd 1, was added and removed).
+ * - ffd: fanotify group with a FAN_OPEN mark on the file DIR/marked and, on the mount of DIR, an ignored-only mark.
  * - ep: epoll of efd (data 111), sfd (222), tfd (333, edge-triggered), ifd (444) and an idle eventfd spare (555).
  * - A thread blocks in read() on a blocking timerfd every 50 ms and counts its expirations, one a line, in DIR/timer.log.
  * - A thread blocks in epoll_wait() on a second epoll of the eventfd wake; woken, it writes "woke N" to DIR/woke.txt.
@@ -15,6 +16,7 @@
  *   s  "signals S S ...": what sfd reads until it is empty
  *   i  "inotify WD NAME ...": what ifd reads
  *   t  "ticks N": one read of tfd
+ *   f  "fanotify opens N": how many FAN_OPEN events ffd reads
  *   k  "kicked": writes 1 to wake */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -132,6 +135,13 @@ int main(int argc, char **argv)
 	if (mkdir(watched, 0755)) return 1;
 	int first = inotify_add_watch(ifd, dir, IN_CREATE);
 	if (first != 1 || inotify_rm_watch(ifd, first) || inotify_add_watch(ifd, watched, IN_CREATE) != 2) return 1;
+	char marked[4096];
+	snprintf(marked, sizeof marked, "%s/marked", dir);
+	int ffd = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK, O_RDONLY);
+	if (ffd < 0 || close(open(marked, O_CREAT | O_WRONLY, 0644))) return 1;
+	if (fanotify_mark(ffd, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, marked)
+	    || fanotify_mark(ffd, FAN_MARK_ADD | FAN_MARK_MOUNT | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_CLOSE_NOWRITE, AT_FDCWD, dir))
+		return 1;
 	char ignored[sizeof(struct inotify_event) + 256];
 	if (read(ifd, ignored, sizeof ignored) <= 0) return 1; /* the IN_IGNORED of wd 1 */
 
@@ -148,7 +158,7 @@ int main(int argc, char **argv)
 
 	pthread_t timer_thread, wake_thread;
 	if (pthread_create(&timer_thread, NULL, count_timer, NULL) || pthread_create(&wake_thread, NULL, wait_for_wake, NULL)) return 1;
-	printf("ctl=%d\nefd=%d\ntfd=%d\nsfd=%d\nifd=%d\nep=%d\nspare=%d\nready\n", ctl[1], efd, tfd, sfd, ifd, ep, spare);
+	printf("ctl=%d\nefd=%d\ntfd=%d\nsfd=%d\nifd=%d\nffd=%d\nep=%d\nspare=%d\nready\n", ctl[1], efd, tfd, sfd, ifd, ffd, ep, spare);
 	fflush(stdout);
 
 	for (;;) {
@@ -196,6 +206,18 @@ int main(int argc, char **argv)
 			if (read(tfd, &value, sizeof value) != sizeof value) return 1;
 			snprintf(text, sizeof text, "ticks %llu", (unsigned long long)value);
 			break;
+		case 'f': {
+			struct fanotify_event_metadata events[16];
+			int opens = 0;
+			ssize_t n;
+			while ((n = read(ffd, events, sizeof events)) > 0)
+				for (struct fanotify_event_metadata *e = events; FAN_EVENT_OK(e, n); e = FAN_EVENT_NEXT(e, n)) {
+					if (e->mask & FAN_OPEN) opens++;
+					if (e->fd >= 0) close(e->fd);
+				}
+			snprintf(text, sizeof text, "fanotify opens %d", opens);
+			break;
+		}
 		case 'k':
 			if (write(wake, &value, sizeof value) != sizeof value) return 1;
 			continue; /* the woken thread answers */

@@ -11,10 +11,10 @@ public sealed partial class TreeRoundTripTests
     const int SIGUSR1Number = 10;
 
     /// <summary>
-    /// event_loop's eventfd, timerfd, signalfd, inotify and epoll descriptors come back with their kernel state (read
+    /// event_loop's eventfd, timerfd, signalfd, inotify, fanotify and epoll descriptors come back with their kernel state (read
     /// from the restored process's fdinfo) and go on working: the epoll set reports what is ready and takes MOD/DEL by
     /// the old fd numbers, the timer keeps its period and expirations, a signal pending at dump and one sent after are
-    /// read from the signalfd, inotify reports a file made after the restore, and threads blocked in read() of a
+    /// read from the signalfd, inotify reports a file made after the restore and fanotify one opened, and threads blocked in read() of a
     /// timerfd and in epoll_wait() go on.
     /// </summary>
     [RootFact]
@@ -22,12 +22,13 @@ public sealed partial class TreeRoundTripTests
     {
         using var target = DumpTarget.Start("event_loop", passWorkDir: true);
         int pid = target.Pid, efd = target.Value("efd"), tfd = target.Value("tfd"), sfd = target.Value("sfd"),
-            ifd = target.Value("ifd"), ep = target.Value("ep"), spare = target.Value("spare");
+            ifd = target.Value("ifd"), ffd = target.Value("ffd"), ep = target.Value("ep"), spare = target.Value("spare");
         // A periodic timerfd not read stands still at its first expiration (fdinfo: 1 tick, no time left) until it is
         // read or asked for the time; timer.log shows 50 ms have passed, so at least 2 expirations are due by the dump.
         Poll.Until(() => Ticks(pid, tfd) >= 1 && File.Exists(Path.Combine(target.WorkDir, "timer.log")), "expirations of both timers");
         var epollBefore = FdInfoLines(pid, ep, "tfd:");
         var inotifyBefore = FdInfoLines(pid, ifd, "inotify ");
+        var fanotifyBefore = FdInfoLines(pid, ffd, "fanotify ");
         var atDump = RoundTrip(target, ["timer"]);
         try
         {
@@ -41,7 +42,7 @@ public sealed partial class TreeRoundTripTests
             if (Crit.Available)
             {
                 var types = Crit.Decode(target.Image("files.img"))["entries"]!.AsArray().Select(e => (string)e!["type"]!).ToHashSet();
-                Assert.Superset(new HashSet<string> { "EVENTFD", "TIMERFD", "SIGNALFD", "EVENTPOLL", "INOTIFY" }, types);
+                Assert.Superset(new HashSet<string> { "EVENTFD", "TIMERFD", "SIGNALFD", "EVENTPOLL", "INOTIFY", "FANOTIFY" }, types);
             }
 
             // The kernel's own view after the restore.
@@ -52,6 +53,7 @@ public sealed partial class TreeRoundTripTests
             Assert.Contains("sigmask:\t0000000000000a00", FdInfo(pid, sfd));
             Assert.Equal(epollBefore.Order(), FdInfoLines(pid, ep, "tfd:").Order());
             Assert.Equal(inotifyBefore, FdInfoLines(pid, ifd, "inotify "));
+            Assert.Equal(fanotifyBefore.Order(), FdInfoLines(pid, ffd, "fanotify ").Order());
 
             Poll.Until(() => target.LastCount("timer") > atDump["timer"] + 5, "the thread blocked in read() of a timerfd to count on");
             target.AssertCountsWithoutGap("timer");
@@ -61,6 +63,8 @@ public sealed partial class TreeRoundTripTests
             LibC.kill(pid, SIGUSR1Number);
             Assert.Equal("signals 10 12", Command(target, 's'));
             Assert.Equal("inotify 2 made-after-restore", Command(target, 'i'));
+            File.ReadAllText(Path.Combine(target.WorkDir, "marked"));
+            Assert.Equal("fanotify opens 1", Command(target, 'f'));
             Assert.Equal("read 1", Command(target, 'e'));
             Assert.Contains("eventfd-count:                2", FdInfo(pid, efd));
             var ticks = ulong.Parse(Command(target, 't').Split(' ')[1]);

@@ -66,6 +66,16 @@ public sealed unsafe class EventFileTests
     }
 
     [Fact]
+    public void A_fanotify_mark_on_a_whole_filesystem_is_refused_in_one_line_as_CRIU_cannot_store_it()
+    {
+        var info = Info("fanotify flags:12 event-flags:8000\nfanotify sdev:1b mflags:0 mask:8 ignored_mask:0\n");
+        var refused = Assert.Throws<FerryException>(() => Ferry.Resources.Fanotify.FanotifyDumper.Dump(3, 2, NoOwner, info, 9, "fd 4 of process 9"));
+        Assert.StartsWith("fd 4 of process 9 has a fanotify mark on a whole filesystem ('sdev:1b mflags:0 mask:8 ignored_mask:0')", refused.Message);
+        var noGroup = Assert.Throws<FerryException>(() => Ferry.Resources.Fanotify.FanotifyDumper.Dump(3, 2, NoOwner, Info(""), 9, "fd 4"));
+        Assert.Equal("fdinfo of fd 4 has no 'fanotify flags:' line", noGroup.Message);
+    }
+
+    [Fact]
     public void A_semaphore_eventfd_comes_back_with_its_count_and_mode()
     {
         using var original = new HeldFd((int)LibC.syscall(Sys.eventfd2, 5, 1 | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC, 0, 0, 0, 0));

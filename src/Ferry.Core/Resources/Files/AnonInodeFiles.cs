@@ -4,6 +4,7 @@ using Ferry.Linux;
 using Ferry.Procfs;
 using Ferry.Resources.Eventfd;
 using Ferry.Resources.Eventpoll;
+using Ferry.Resources.Fanotify;
 using Ferry.Resources.Inotify;
 using Ferry.Resources.Signalfd;
 using Ferry.Resources.Timerfd;
@@ -11,8 +12,8 @@ using Ferry.Resources.Timerfd;
 namespace Ferry.Resources.Files;
 
 /// <summary>
-/// The event descriptors behind "anon_inode:[NAME]" links that Ferry checkpoints: eventfd, timerfd, signalfd, epoll
-/// and inotify. Each kind's state comes from /proc/PID/fdinfo and goes into its own member of a files.img entry, as
+/// The event descriptors behind "anon_inode:[NAME]" links that Ferry checkpoints: eventfd, timerfd, signalfd, epoll,
+/// inotify and fanotify. Each kind's state comes from /proc/PID/fdinfo and goes into its own member of a files.img entry, as
 /// CRIU stores it; on restore Ferry makes a new one of the kind with that state (epoll's interest list is added later,
 /// from inside the task, see <see cref="EventpollRestorer"/>).
 /// </summary>
@@ -26,11 +27,12 @@ internal static class AnonInodeFiles
         "signalfd" => fd_types.Signalfd,
         "eventpoll" => fd_types.Eventpoll,
         "inotify" => fd_types.Inotify,
+        "fanotify" => fd_types.Fanotify,
         _ => null,
     };
 
     public static bool IsAnonKind(fd_types type) =>
-        type is fd_types.Eventfd or fd_types.Timerfd or fd_types.Signalfd or fd_types.Eventpoll or fd_types.Inotify;
+        type is fd_types.Eventfd or fd_types.Timerfd or fd_types.Signalfd or fd_types.Eventpoll or fd_types.Inotify or fd_types.Fanotify;
 
     /// <summary>The files.img entry of descriptor <paramref name="fd"/> of process <paramref name="pid"/>.</summary>
     /// <param name="flags">The file status flags (without O_CLOEXEC, which belongs to the descriptor).</param>
@@ -46,6 +48,7 @@ internal static class AnonInodeFiles
             case fd_types.Signalfd: entry.Sgfd = SignalfdFile.Dump(id, flags, owner, info, where); break;
             case fd_types.Eventpoll: entry.Epfd = EventpollDumper.Dump(id, flags, owner, info, pid, fd); break;
             case fd_types.Inotify: entry.Ify = InotifyDumper.Dump(id, flags, owner, info, where); break;
+            case fd_types.Fanotify: entry.Ffy = FanotifyDumper.Dump(id, flags, owner, info, pid, where); break;
             default: throw new ArgumentOutOfRangeException(nameof(type), type, "not an anon inode kind");
         }
         return entry;
@@ -59,12 +62,13 @@ internal static class AnonInodeFiles
         fd_types.Signalfd => SignalfdFile.Open(Member(file.Sgfd, file)),
         fd_types.Eventpoll => EventpollRestorer.Open(Member(file.Epfd, file)),
         fd_types.Inotify => InotifyRestorer.Open(Member(file.Ify, file), watched),
+        fd_types.Fanotify => FanotifyRestorer.Open(Member(file.Ffy, file), watched),
         _ => throw new ArgumentOutOfRangeException(nameof(file), file.Type, "not an anon inode kind"),
     };
 
     /// <summary>The owner for signal-driven I/O of an anon inode entry, or null for other kinds.</summary>
     public static fown_entry? Owner(file_entry file) =>
-        file.Efd?.Fown ?? file.Tfd?.Fown ?? file.Sgfd?.Fown ?? file.Epfd?.Fown ?? file.Ify?.Fown;
+        file.Efd?.Fown ?? file.Tfd?.Fown ?? file.Sgfd?.Fown ?? file.Epfd?.Fown ?? file.Ify?.Fown ?? file.Ffy?.Fown;
 
     static T Member<T>(T? member, file_entry file) where T : class =>
         member ?? throw new FerryException($"files.img: file {file.Id} is of type {file.Type} but has no {file.Type} entry");
