@@ -66,6 +66,24 @@ public sealed unsafe class EventFileTests
     }
 
     [Fact]
+    public void An_absolute_timer_is_saved_as_time_left_and_armed_again_at_now_plus_that()
+    {
+        using var original = new HeldFd((int)LibC.syscall(Sys.timerfd_create, 1, OpenFlags.O_CLOEXEC, 0, 0, 0, 0));
+        long* now = stackalloc long[2];
+        Assert.Equal(0, LibC.syscall(Sys.clock_gettime, 1, (long)now, 0, 0, 0, 0));
+        long* at = stackalloc long[4] { 0, 0, now[0] + 100, now[1] }; // 100 s from now, on CLOCK_MONOTONIC
+        Assert.Equal(0, LibC.syscall(Sys.timerfd_settime, original.Fd, 1, (long)at, 0, 0, 0));
+        var entry = TimerfdFile.Dump(1, 2, NoOwner, original, "test timerfd");
+        Assert.Equal(1u, entry.SettimeFlags);
+        Assert.InRange(entry.Vsec, 98UL, 99UL); // time left, not the absolute time
+        using var copy = TimerfdFile.Open(entry);
+        long* left = stackalloc long[4];
+        Assert.Equal(0, LibC.syscall(Sys.timerfd_gettime, copy.Fd, (long)left, 0, 0, 0, 0));
+        Assert.InRange(left[2], 97L, 99L);
+        Assert.Contains("settime flags: 01", File.ReadAllText($"/proc/self/fdinfo/{copy.Fd}"));
+    }
+
+    [Fact]
     public void A_fanotify_mark_on_a_whole_filesystem_is_refused_in_one_line_as_CRIU_cannot_store_it()
     {
         var info = Info("fanotify flags:12 event-flags:8000\nfanotify sdev:1b mflags:0 mask:8 ignored_mask:0\n");
