@@ -19,6 +19,8 @@ internal static class CriuCompatibilityOptions
         new Option<string[]>("--external") { Description = "Accepted for CRIU compatibility; no external resources are supported yet" },
         new Option<bool>("--allow-uprobes") { Description = "Accepted for CRIU compatibility" },
         new Option<string?>("--root", "-r") { Description = "Accepted for CRIU compatibility; only / is supported" },
+        new Option<bool>("--force-irmap") { Description = "Accepted for CRIU compatibility; inotify watches always keep their path as well as their file handle" },
+        new Option<string[]>("--irmap-scan-path") { Description = "Accepted for CRIU compatibility; no inode-to-path scan is needed" },
     ];
 
     public static void AddDumpOptions(Command dump)
@@ -29,8 +31,6 @@ internal static class CriuCompatibilityOptions
         dump.Add(new Option<string?>("--pre-dump-mode") { Description = "Accepted for CRIU compatibility (splice, read); memory is read with process_vm_readv" });
         dump.Add(new Option<bool>("--ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
         dump.Add(new Option<bool>("--no-ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
-        dump.Add(new Option<bool>("--force-irmap") { Description = "Accepted for CRIU compatibility (inotify is not supported yet)" });
-        dump.Add(new Option<string[]>("--irmap-scan-path") { Description = "Accepted for CRIU compatibility (inotify is not supported yet)" });
         var trackMem = new Option<bool>("--track-mem") { Description = "Incremental dumps are not available yet: refused" };
         var prevImages = new Option<string?>("--prev-images-dir") { Description = "Incremental dumps are not available yet: refused" };
         dump.Add(trackMem);
