@@ -23,6 +23,17 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void The_auxiliary_vector_fits_criu_and_comes_back_whole()
+    {
+        using var round = RoundTrip.Of("counter");
+        var mm = Ferry.Images.ImageReader.ReadFile(Path.Combine(round.ImagesDir, $"mm-{round.Pid}.img")).Entries[0].As<Ferry.Images.Protos.mm_entry>();
+        Assert.True(mm.MmSavedAuxv.Count <= 44, $"{mm.MmSavedAuxv.Count} auxv words: CRIU refuses more than 44");
+        var dumped = mm.MmSavedAuxv.Chunk(2).TakeWhile(p => p[0] != 0).Select(p => new Ferry.Procfs.AuxvEntry(p[0], p[1])).ToList();
+        Assert.True(dumped.Count >= 20, $"only {dumped.Count} auxv entries saved");
+        Assert.Equal(dumped, Ferry.Procfs.ProcAuxv.Read(round.Pid));
+    }
+
+    [FerryDumpFact]
     public void Anonymous_memory_comes_back_byte_for_byte()
     {
         using var round = RoundTrip.Of("memory_pattern", "64");

@@ -20,7 +20,7 @@ internal static class GhostFileWriter
             throw new Diagnostics.FerryException($"{openable}: deleted file of mode {Convert.ToString(st.st_mode, 8)} cannot be saved as a ghost file");
         var entry = new ghost_file_entry
         {
-            Uid = st.st_uid, Gid = st.st_gid, Mode = st.st_mode, Dev = (uint)st.st_dev, Ino = st.st_ino,
+            Uid = st.st_uid, Gid = st.st_gid, Mode = st.st_mode, Dev = st.KernelDev, Ino = st.st_ino,
             Atim = new timeval { TvSec = (ulong)st.st_atim.tv_sec, TvUsec = (ulong)(st.st_atim.tv_nsec / 1000) },
             Mtim = new timeval { TvSec = (ulong)st.st_mtim.tv_sec, TvUsec = (ulong)(st.st_mtim.tv_nsec / 1000) },
         };

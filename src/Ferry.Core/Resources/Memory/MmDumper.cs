@@ -34,9 +34,20 @@ internal static class MmDumper
             Dumpable = facts.Dumpable,
             ThpDisabled = facts.ThpDisabled,
         };
-        mm.MmSavedAuxv.Add(ProcAuxv.ReadWords(pid));
+        mm.MmSavedAuxv.Add(FitForCriu(ProcAuxv.ReadWords(pid)));
         mm.Vmas.Add(vmas);
         return mm;
+    }
+
+    /// <summary>
+    /// CRIU (x86-64) keeps at most 44 words of the auxiliary vector and refuses an mm image with more; this kernel's
+    /// vector is 22 entries and the AT_NULL pair (46 words). The AT_NULL pair is dropped when only it does not fit:
+    /// PR_SET_MM_MAP ends the vector with AT_NULL itself. Entries are never dropped.
+    /// </summary>
+    static ulong[] FitForCriu(ulong[] words)
+    {
+        const int CriuAuxvWords = 44;
+        return words.Length > CriuAuxvWords && !words.AsSpan(CriuAuxvWords).ContainsAnyExcept(0UL) ? words[..CriuAuxvWords] : words;
     }
 
     static uint ExeFileId(int pid, FileTable files)
