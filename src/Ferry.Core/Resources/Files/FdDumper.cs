@@ -26,7 +26,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             using var local = pidfd.GetFd(fd.Fd);
             var st = FileTable.Stat(local.Fd);
             var (type, id) = Describe(fd, info, local, st);
-            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, files.SaveLocks))
+            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, local.Fd, files.SaveLocks))
                 files.AddLock(id, fileLock);
             result.Add(new fdinfo_entry
             {
