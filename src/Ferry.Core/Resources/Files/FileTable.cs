@@ -43,6 +43,9 @@ internal sealed class FileTable
 
     public uint NextId() => _nextId++;
 
+    /// <summary>Every process of the dumped tree, zombies too (Ferry's pids): the processes a pidfd may refer to.</summary>
+    public IReadOnlySet<int> TreePids { get; init; } = new HashSet<int>();
+
     /// <summary>--file-locks: held file locks are saved (filelocks.img); without it they stop the dump.</summary>
     public bool SaveLocks { get; init; }
 
