@@ -32,8 +32,6 @@ public static class RestoreSupport
                     Need("sockets", $"fd {fd.Fd} of pid {task.Pid} is {file.Type}");
                 else if (file.Type is not (fd_types.Reg or fd_types.Pipe or fd_types.Fifo or fd_types.Memfd or fd_types.Pidfd))
                     Need($"{file.Type} files", $"fd {fd.Fd} of pid {task.Pid}");
-                else if (file.Type == fd_types.Reg && set.Remaps.TryGetValue(file.Id, out var remap) && remap.RemapType == remap_type.Procfs)
-                    Need("/proc files of dead processes", $"fd {fd.Fd} of pid {task.Pid}");
             }
         }
         if (missing.Count > 0)

@@ -60,6 +60,19 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
+    public void A_working_directory_in_the_proc_entry_of_an_ended_process_is_such_a_directory_again()
+    {
+        using var round = RoundTrip.Of("dead_proc_cwd");
+        int ended = int.Parse(round.Target.Ready["child"]);
+        var remaps = Dump.Images.Entries<Ferry.Images.Protos.remap_file_path_entry>(Path.Combine(round.ImagesDir, "remap-fpath.img"));
+        Assert.Contains(remaps, r => r.RemapType == Ferry.Images.Protos.remap_type.Procfs && r.RemapId == ended);
+        Assert.False(Directory.Exists($"/proc/{ended}"), "the short-lived process that held the PID is still there");
+        Assert.Equal(0, round.Stop());
+        Assert.Equal("1", round.Target.Result("cwd_enoent"));
+        Assert.Equal($"/proc/{ended}", round.Target.Result("cwd"));
+    }
+
+    [FerryDumpFact]
     public void A_lease_still_breaks_after_the_restore_and_its_holder_gets_SIGIO()
     {
         CriuVector.BecomeSubreaper();

@@ -118,7 +118,9 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 reg.Fown = FileOwner.Read(local.Fd, flags);
                 if (info.MntId > 0) reg.MntId = info.MntId;
                 files.Add(new file_entry { Type = type, Id = id, Reg = reg });
-                if (fd.Deleted && !files.TryAddLinkRemap(id, $"/proc/self/fd/{local.Fd}", fd.Path, st))
+                if (DeadProcessFiles.DeadProcessOf(fd.Path, fd.Deleted) is { } ended)
+                    files.AddDeadProcessRemap(id, ended);
+                else if (fd.Deleted && !files.TryAddLinkRemap(id, $"/proc/self/fd/{local.Fd}", fd.Path, st))
                     files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
                 break;
             }

@@ -6,7 +6,8 @@ namespace Ferry.Resources.Files;
 
 /// <summary>
 /// fs-PID.img: current and root directories (as files.img entries) and the umask. A removed working directory is
-/// saved as a ghost directory (made again and removed at restore, as CRIU does).
+/// saved as a ghost directory (made again and removed at restore, as CRIU does); one in the /proc of a process that
+/// has ended as CRIU's PROCFS remap.
 /// </summary>
 internal static class FsDumper
 {
@@ -26,8 +27,12 @@ internal static class FsDumper
         bool isDeleted = target.EndsWith(deleted, StringComparison.Ordinal);
         if (isDeleted)
             target = target[..^deleted.Length];
-        if (isDeleted && (link == "root" || target.StartsWith("/proc/", StringComparison.Ordinal)))
+        var deadProcess = DeadProcessFiles.DeadProcessOf(target, isDeleted);
+        if (isDeleted && deadProcess is null && (link == "root" || target.StartsWith("/proc/", StringComparison.Ordinal)))
             throw new Diagnostics.FerryException($"process {pid}'s {link} directory {target} was deleted; ferry cannot checkpoint that");
-        return files.ByPath(path, target, isDeleted, (uint)OpenFlags.O_RDONLY, recordSize: false);
+        var id = files.ByPath(path, target, isDeleted && deadProcess is null, (uint)OpenFlags.O_RDONLY, recordSize: false);
+        if (deadProcess is { } ended)
+            files.AddDeadProcessRemap(id, ended);
+        return id;
     }
 }

@@ -21,7 +21,14 @@ public sealed unsafe class GhostFiles : IDisposable
     readonly Dictionary<uint, HeldFd> _made = new();
 
     /// <summary>The ghosts of <paramref name="set"/>, made on first use; one set of them serves the whole tree.</summary>
-    public GhostFiles(DumpSet set) => _set = set;
+    public GhostFiles(DumpSet set)
+    {
+        _set = set;
+        DeadProcesses = new DeadProcessFiles(set);
+    }
+
+    /// <summary>Files of /proc directories of processes that had ended, which come back gone too.</summary>
+    public DeadProcessFiles DeadProcesses { get; }
 
     /// <summary>A new description of the ghost of <paramref name="reg"/>, opened with <paramref name="flags"/>.</summary>
     public HeldFd Open(reg_file_entry reg, GhostFile ghost, int flags)
@@ -38,6 +45,7 @@ public sealed unsafe class GhostFiles : IDisposable
         foreach (var fd in _made.Values)
             fd.Dispose();
         _made.Clear();
+        DeadProcesses.Dispose();
     }
 
     static HeldFd Make(reg_file_entry reg, GhostFile ghost)
