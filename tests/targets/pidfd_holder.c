@@ -1,10 +1,10 @@
 /*
- * pidfd_holder OUT: holds pidfds of its own: of a child that sleeps (fd "live"), of itself (fd "self") and of a
+ * pidfd_holder OUT [parent]: holds pidfds of its own: of a child that sleeps (fd "live"), of itself (fd "self") and of a
  * child that has exited and was reaped (fd "dead"). Ready line: child=PID. On SIGTERM: polls the dead child's
  * pidfd (dead_poll=1 when it reports the exit), sends SIGKILL to the sleeping child through its pidfd and reaps it
  * (live_killed=1 when it died of SIGKILL), checks the pidfd of itself still names it (self_ok=1: pidfd_send_signal
  * with signal 0 works and its fdinfo shows this pid), signal through the dead pidfd fails with ESRCH (dead_esrch=1),
- * then "done=1", exits 0.
+ * then "done=1", exits 0. With "parent" it also holds a pidfd of its parent (a process outside its tree).
  */
 #include "target_common.h"
 #include <poll.h>
@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 	int live_fd = pidfd_open(live), self_fd = pidfd_open(getpid()), dead_fd = pidfd_open(dead);
 	if (live_fd < 0 || self_fd < 0 || dead_fd < 0) die("pidfd_open");
 	if (waitpid(dead, NULL, 0) != dead) die("waitpid");
+	if (argc > 2 && strcmp(argv[2], "parent") == 0 && pidfd_open(getppid()) < 0) die("pidfd_open(parent)");
 	ready("child=%d\n", live);
 	while (!g_term) pause();
 

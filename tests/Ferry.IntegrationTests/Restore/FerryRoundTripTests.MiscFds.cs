@@ -1,3 +1,4 @@
+using Ferry.IntegrationTests.Support;
 using Ferry.Linux;
 using Xunit;
 
@@ -18,6 +19,18 @@ public partial class FerryRoundTripTests
         Assert.Equal("1", round.Target.Result("dead_esrch"));
         Assert.Equal("1", round.Target.Result("self_ok"));
         Assert.Equal("1", round.Target.Result("live_killed"));
+    }
+
+    [FerryDumpFact]
+    public void A_pidfd_of_a_process_outside_the_tree_stops_the_dump_and_the_process_runs_on()
+    {
+        using var target = Targets.TargetProcess.Start("pidfd_holder", "parent");
+        var images = Directory.CreateDirectory(Path.Combine(target.Directory, "images")).FullName;
+        var dump = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images);
+        Assert.NotEqual(0, dump.ExitCode);
+        Assert.Contains($"pidfd of process {Environment.ProcessId}, which is not part of the dumped tree", dump.StdErr);
+        Assert.Equal(0, target.Stop());
+        Assert.Equal("1", target.Result("live_killed"));
     }
 
     [FerryDumpFact]
