@@ -3,6 +3,7 @@ using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Resources.Files;
 using Ferry.Restore;
+using Ferry.Restore.Husk;
 using Ferry.Tracing;
 
 namespace Ferry.Resources.Pidfds;
@@ -11,7 +12,7 @@ namespace Ferry.Resources.Pidfds;
 /// Makes pidfds again. A pidfd of a living process of the tree is opened by the restored task itself (pidfd_open of
 /// the dumped pid, which its own pid namespace knows) and lent to Ferry, which hands it out like every description. A
 /// pidfd of a process that was gone at dump time refers to a process that has ended, as CRIU makes it: a short-lived
-/// process is started, every dumped pidfd of that dead process (one inode) is opened on it, and it is reaped, so they
+/// process (a stopped husk) is started, every dumped pidfd of that dead process (one inode) is opened on it, and it is reaped, so they
 /// report its exit (poll) and signal nobody (ESRCH). One instance serves the whole tree.
 /// </summary>
 public sealed class PidfdRestorer(DumpSet set) : IDisposable
@@ -41,18 +42,33 @@ public sealed class PidfdRestorer(DumpSet set) : IDisposable
         if (_dead.Remove(entry.Id, out var made))
             return made;
         var sharing = set.Files.Values.Where(f => f.Pidfd is { Nspid: -1 } p && p.Ino == entry.Ino).Select(f => f.Pidfd).ToList();
-        using var child = ChildProcess.Start(new SpawnOptions("/bin/true"));
-        foreach (var pidfd in sharing)
+        int pid;
+        using (var launcher = new HuskLauncher())
+            pid = launcher.StartStopped(); // a stopped husk, this process's child
+        try
         {
-            // A child that has exited already is a zombie until it is reaped below: pidfd_open still finds it.
-            long fd = LibC.syscall(Sys.pidfd_open, child.Pid, pidfd.Flags & NonBlock, 0, 0, 0, 0);
-            if (fd < 0)
-                throw new FerryException($"cannot open a pidfd of a short-lived process for the dead process of pidfd {pidfd.Id}: {Errno.Name(LinuxException.FromLastError("pidfd_open").ErrorNumber)}");
-            _dead[pidfd.Id] = new HeldFd((int)fd);
+            foreach (var pidfd in sharing)
+            {
+                long fd = LibC.syscall(Sys.pidfd_open, pid, pidfd.Flags & NonBlock, 0, 0, 0, 0);
+                if (fd < 0)
+                    throw new FerryException($"cannot open a pidfd of a short-lived process for the dead process of pidfd {pidfd.Id}: {Errno.Name(LinuxException.FromLastError("pidfd_open").ErrorNumber)}");
+                _dead[pidfd.Id] = new HeldFd((int)fd);
+            }
         }
-        child.Kill(); // and reaped: the pidfds now refer to a process that is gone
+        finally
+        {
+            End(pid); // the pidfds now refer to a process that is gone
+        }
         _dead.Remove(entry.Id, out made);
         return made ?? throw new FerryException($"pidfd {entry.Id} is missing from files.img");
+    }
+
+    static unsafe void End(int pid)
+    {
+        int status;
+        HuskNative.kill(pid, HuskNative.SIGKILL);
+        if (HuskNative.waitpid(pid, &status, HuskNative.__WALL) != pid)
+            throw new FerryException($"cannot reap the short-lived process {pid} made for a pidfd of a dead process: {Errno.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
     }
 
     public void Dispose()
