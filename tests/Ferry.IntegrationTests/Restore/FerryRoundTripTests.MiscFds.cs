@@ -48,7 +48,7 @@ public partial class FerryRoundTripTests
     }
 
     [FerryDumpFact]
-    public void A_removed_working_directory_a_removed_open_directory_and_a_removed_device_node_stay_removed()
+    public void A_removed_working_directory_a_removed_open_directory_a_file_in_it_and_a_removed_device_node_stay_removed()
     {
         using var round = RoundTrip.Of("removed_dirs");
         string output = round.Target.OutPath;
@@ -66,9 +66,11 @@ public partial class FerryRoundTripTests
         Assert.Equal("1:3", round.Target.Result("dev_rdev"));
         Assert.Equal("1", round.Target.Result("dev_write"));
         Assert.Equal("1", round.Target.Result("dev_absent"));
-        // CRIU's decoder reads the ghosts: directories and the device (with its rdev) without contents.
+        Assert.Equal("inside", round.Target.Result("file")); // a deleted file whose directory is gone too
+        Assert.Empty(Directory.GetFileSystemEntries(round.Target.Directory, "*.ghost"));
+        // CRIU's decoder reads the ghosts: directories and the device (with its rdev) without contents, the file with its.
         var ghosts = Directory.GetFiles(round.ImagesDir, "ghost-file-*.img").Select(f => Dump.Crit.Decode(f)["entries"]![0]!).ToList();
-        Assert.Equal(3, ghosts.Count);
+        Assert.Equal(4, ghosts.Count);
         Assert.Contains(ghosts, g => g["rdev"] is not null);
     }
 

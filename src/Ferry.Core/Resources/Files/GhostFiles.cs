@@ -8,12 +8,12 @@ namespace Ferry.Resources.Files;
 
 /// <summary>
 /// A file that was deleted while open comes back the way CRIU brings it back: it is made again next to where it
-/// lived ("NAME.cr.ID.ghost": a regular file with its dumped contents, a device node with its device number, a
-/// symlink with its target; a directory under its own name, so a removed working directory reads as it did), opened,
-/// and the name is removed again, so the task holds an open, deleted file and nothing is left on disk. Each ghost is
-/// made once per restore and Ferry keeps it open until the restore ends: every descriptor and mapping of it is
-/// reopened through that description, so they all share one file, as they did (a write through a descriptor shows
-/// in a mapping).
+/// lived, or in the nearest directory above that still exists ("NAME.cr.ID.ghost": a regular file with its dumped
+/// contents, a device node with its device number, a symlink with its target; a directory under its own name, so a
+/// removed working directory reads as it did), opened, and the name is removed again, so the task holds an open,
+/// deleted file and nothing is left on disk. Each ghost is made once per restore and Ferry keeps it open until the
+/// restore ends: every descriptor and mapping of it is reopened through that description, so they all share one
+/// file, as they did (a write through a descriptor shows in a mapping).
 /// </summary>
 public sealed unsafe class GhostFiles : IDisposable
 {
@@ -53,7 +53,7 @@ public sealed unsafe class GhostFiles : IDisposable
         var entry = ghost.Entry;
         uint type = entry.Mode & FileStatus.S_IFMT;
         bool isDirectory = type == FileStatus.S_IFDIR;
-        string path = isDirectory ? ExistingParentPath(reg.Name) : $"{reg.Name}.cr.{ghost.Id:x}.ghost";
+        string path = isDirectory ? InExistingParent(reg.Name) : $"{InExistingParent(reg.Name)}.cr.{ghost.Id:x}.ghost";
         switch (type)
         {
             case FileStatus.S_IFREG:
@@ -140,10 +140,10 @@ public sealed unsafe class GhostFiles : IDisposable
     }
 
     /// <summary>
-    /// Where a removed directory is made again: its own path, or, when its parent is gone too, the same name in the
-    /// nearest ancestor that still exists (as CRIU does).
+    /// Where a ghost is made: next to where the file lived, or, when that directory is gone too, in the nearest
+    /// ancestor that still exists (as CRIU does).
     /// </summary>
-    static string ExistingParentPath(string path)
+    static string InExistingParent(string path)
     {
         string name = Path.GetFileName(path);
         for (var parent = Path.GetDirectoryName(path); parent is not null; parent = Path.GetDirectoryName(parent))
