@@ -12,26 +12,25 @@ internal static class CriuCompatibilityOptions
     /// <summary>Options both dump and restore accept.</summary>
     static IEnumerable<Option> Shared() =>
     [
-        new Option<string?>("--manage-cgroups") { Description = "Accepted for CRIU compatibility; Ferry leaves cgroups as they are", Arity = ArgumentArity.ZeroOrOne },
-        new Option<string[]>("--cgroup-root") { Description = "Accepted for CRIU compatibility (cgroups are left as they are)", AllowMultipleArgumentsPerToken = false },
-        new Option<string?>("--cgroup-yard") { Description = "Accepted for CRIU compatibility (cgroups are left as they are)" },
+        new Option<string?>("--cgroup-yard") { Description = "Accepted for CRIU compatibility; Ferry reaches each cgroup hierarchy where it is mounted (or mounts it in a temporary directory)" },
         new Option<bool>("--ext-unix-sk") { Description = "Accepted for CRIU compatibility; unix sockets are not supported yet" },
         new Option<bool>("--skip-in-flight") { Description = "Accepted for CRIU compatibility; sockets are not supported yet" },
         new Option<string?>("--network-lock") { Description = "Accepted for CRIU compatibility (iptables, nftables, skip); TCP is not supported yet" },
         new Option<string[]>("--external") { Description = "Accepted for CRIU compatibility; no external resources are supported yet" },
         new Option<bool>("--allow-uprobes") { Description = "Accepted for CRIU compatibility" },
         new Option<string?>("--root", "-r") { Description = "Accepted for CRIU compatibility; only / is supported" },
+        new Option<bool>("--force-irmap") { Description = "Accepted for CRIU compatibility; inotify watches always keep their path as well as their file handle" },
+        new Option<string[]>("--irmap-scan-path") { Description = "Accepted for CRIU compatibility; no inode-to-path scan is needed" },
     ];
 
     public static void AddDumpOptions(Command dump)
     {
         foreach (var option in Shared()) dump.Add(option);
+        dump.Add(new Option<string?>("--manage-cgroups") { Description = "Accepted for CRIU compatibility; every dump records the tasks' cgroups and the directories below them", Arity = ArgumentArity.ZeroOrOne });
         dump.Add(new Option<string?>("--pidfile") { Description = "Accepted for CRIU compatibility; dump writes no pidfile (as CRIU)" });
         dump.Add(new Option<string?>("--pre-dump-mode") { Description = "Accepted for CRIU compatibility (splice, read); memory is read with process_vm_readv" });
         dump.Add(new Option<bool>("--ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
         dump.Add(new Option<bool>("--no-ghost-fiemap") { Description = "Accepted for CRIU compatibility" });
-        dump.Add(new Option<bool>("--force-irmap") { Description = "Accepted for CRIU compatibility (inotify is not supported yet)" });
-        dump.Add(new Option<string[]>("--irmap-scan-path") { Description = "Accepted for CRIU compatibility (inotify is not supported yet)" });
         var trackMem = new Option<bool>("--track-mem") { Description = "Incremental dumps are not available yet: refused" };
         var prevImages = new Option<string?>("--prev-images-dir") { Description = "Incremental dumps are not available yet: refused" };
         dump.Add(trackMem);

@@ -41,6 +41,7 @@ internal static class DumpCommand
                 Tcp = shared.Tcp(parse),
                 FreezeTimeout = parse.GetValue(shared.Timeout) is int s ? TimeSpan.FromSeconds(s) : null,
                 GhostLimit = parse.GetValue(ghostLimit),
+                CgroupRoots = shared.CgroupRoots(parse),
             };
             var logPath = LogPath(parse.GetValue(shared.LogFile), parse.GetValue(shared.WorkDir), request.ImagesDir);
             using var log = new Log(logPath, parse.GetValue(shared.Verbosity));

@@ -12,6 +12,8 @@ public static class CriuFeatures
         ["timens"] = "restore recreates the time namespace with the dumped clock offsets",
         ["get_rseq_conf"] = "rseq registrations are read with PTRACE_GET_RSEQ_CONFIGURATION and restored",
         ["fdinfo_lock"] = "file locks are read from the \"lock:\" lines of /proc/PID/fdinfo (--file-locks) and taken again",
+        ["kcmp_epoll"] = "epoll watches are matched to their files with kcmp(KCMP_EPOLL_TFD)",
+        ["timerfd"] = "timerfds are read from /proc/PID/fdinfo and get their unread expirations back with TFD_IOC_SET_TICKS",
     };
 
     /// <summary>Whether Ferry supports the feature, and a one-line explanation.</summary>

@@ -15,10 +15,15 @@ internal static class DumpLimits
 
     /// <param name="inOwnPidNamespace">The tree lives in a pid and mount namespace of its own (ferry-init's, or one whose init is
     /// the root), which a restore recreates.</param>
+    const ulong SigTrapBit = 1UL << (5 - 1);
+
     public static void Check(int pid, ProcStatus status, bool inOwnPidNamespace)
     {
         if (status.Seccomp != 0)
             throw Refuse(pid, "runs under seccomp, which ferry cannot checkpoint yet");
+        // A single step of a remote syscall unblocks SIGTRAP, so a queued one would be taken (or handled) by the dump.
+        if (((status.SigPnd | status.ShdPnd) & SigTrapBit) != 0)
+            throw Refuse(pid, "has a SIGTRAP pending (queued while blocked), which ferry's single-stepped syscalls would take; ferry cannot checkpoint it yet");
         foreach (var ns in Namespaces)
         {
             if (inOwnPidNamespace && ns is "pid" or "mnt") continue;

@@ -29,6 +29,9 @@ public sealed record DumpRequest(int Pid, string ImagesDir)
 
     /// <summary>The most bytes on disk (allocated blocks) a deleted-but-open file may have to be saved as a ghost file.</summary>
     public long GhostLimit { get; init; } = DefaultGhostLimit;
+
+    /// <summary>--cgroup-root: the cgroups whose subtrees are recorded instead of those below the tasks' own.</summary>
+    public IReadOnlyList<Resources.Cgroups.CgroupRoot> CgroupRoots { get; init; } = [];
 }
 
 /// <summary>What to do with established TCP connections.</summary>

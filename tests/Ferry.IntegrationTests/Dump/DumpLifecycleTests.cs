@@ -193,6 +193,24 @@ public sealed class DumpLifecycleTests
     }
 
     [RootFact]
+    public void A_process_with_a_blocked_SIGTRAP_pending_is_refused_and_keeps_it_pending_and_blocked()
+    {
+        // Single-stepping a remote syscall would unblock SIGTRAP and take the queued one (zdtm's sigtrap test).
+        using var target = DumpTarget.StartProgram("/usr/bin/python3", "-c",
+            "import os, signal, time; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTRAP}); os.kill(os.getpid(), signal.SIGTRAP); " +
+            "print('ready', flush=True); time.sleep(600)");
+        var result = target.Dump();
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("SIGTRAP pending", line);
+        target.WaitFor(() => target.Status() == ('S', 0), "the process asleep again without a tracer");
+        var status = File.ReadAllLines($"/proc/{target.Pid}/status").ToDictionary(l => l.Split(':')[0], l => l.Split(':')[1].Trim());
+        const ulong SigTrap = 1UL << 4;
+        Assert.NotEqual(0UL, ulong.Parse(status["ShdPnd"], System.Globalization.NumberStyles.HexNumber) & SigTrap);
+        Assert.NotEqual(0UL, ulong.Parse(status["SigBlk"], System.Globalization.NumberStyles.HexNumber) & SigTrap);
+    }
+
+    [RootFact]
     public void An_unsupported_descriptor_stops_the_dump_with_one_line_and_leaves_the_process_as_it_was()
     {
         using var target = DumpTarget.Start("dump_socket", passWorkDir: false);

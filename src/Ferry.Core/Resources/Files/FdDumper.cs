@@ -45,7 +45,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             var kind = fd.Kind switch
             {
                 FdTargetKind.Socket => "a socket",
-                FdTargetKind.AnonInode when !Pidfds.PidfdDumper.IsPidfd(fd) => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
+                FdTargetKind.AnonInode when AnonInodeFiles.Kind(fd.AnonName) is null && !Pidfds.PidfdDumper.IsPidfd(fd) => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
                 FdTargetKind.Other => $"'{fd.Target}'",
                 FdTargetKind.Path when IsTerminal(fd.Path) => $"a terminal ({fd.Path})",
                 _ => null,
@@ -61,6 +61,13 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
 
     (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, HeldFd local, in FileStatus st)
     {
+        if (fd.Kind == FdTargetKind.AnonInode && AnonInodeFiles.Kind(fd.AnonName) is { } anonType)
+        {
+            var (anonId, isNewAnon) = files.Description(pid, fd.Fd, st);
+            if (isNewAnon)
+                files.Add(AnonInodeFiles.Dump(anonType, anonId, pid, fd.Fd, info, local, info.Flags & ~(uint)OpenFlags.O_CLOEXEC));
+            return (anonType, anonId);
+        }
         var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
             : Pidfds.PidfdDumper.IsPidfd(fd) ? fd_types.Pidfd
             : Memfd.MemfdDumper.IsMemfd(fd.Path) ? fd_types.Memfd

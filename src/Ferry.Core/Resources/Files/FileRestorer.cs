@@ -17,14 +17,22 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
 {
     public void Restore()
     {
+        var epolls = new List<(int Fd, eventpoll_file_entry Entry)>();
         foreach (var fd in images.Fds.OrderBy(f => f.Fd))
         {
             var file = set.Files[fd.Id];
-            var local = shared.File(fd.Id, () => Open(file));
+            var local = shared.File(fd.Id, () =>
+            {
+                // The task that makes an epoll adds its watches, by its own fd numbers, once it holds them all.
+                if (file.Epfd is { } epoll) epolls.Add(((int)fd.Fd, epoll));
+                return Open(file);
+            });
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
-            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Pidfd?.Fown, scratch);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Pidfd?.Fown ?? AnonInodeFiles.Owner(file), scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
+        foreach (var (epfd, epoll) in epolls)
+            Eventpoll.EventpollRestorer.AddWatches(task, epfd, epoll, scratch);
         shared.Memfds.ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
     }
 
@@ -35,6 +43,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
         fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
         fd_types.Pidfd => shared.Pidfds.Open(file.Pidfd, task),
+        _ when AnonInodeFiles.IsAnonKind(file.Type) => AnonInodeFiles.Open(file, new Inotify.WatchedInodes(set, shared.Ghosts)),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
