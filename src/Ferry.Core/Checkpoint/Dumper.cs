@@ -70,7 +70,11 @@ public static class Dumper
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
                 var ipcNamespace = IpcNamespaceDumper.Check(checkedProcesses, ids.Root);
 
-                files = new FileTable(request.ImagesDir, request.GhostLimit) { SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap };
+                files = new FileTable(request.ImagesDir, request.GhostLimit)
+                {
+                    SaveLocks = request.FileLocks, LinkRemap = request.LinkRemap,
+                    TreePids = tree.Processes.Select(p => p.Pid).Concat(tree.Zombies.Select(z => z.Pid)).ToHashSet(),
+                };
                 var shmem = new ShmemDumper();
                 files.Memfds.DumpedAsSharedMemory = shmem.Has;
                 uint nextPagesId = 1;

@@ -183,10 +183,12 @@ public sealed class DumpSet
         foreach (var entry in set.Entries("filelocks.img", ImageKinds.FileLocks, optional: true))
         {
             var fileLock = entry.As<file_lock_entry>();
-            if (fileLock.Flag is not (1 or 2 or 4))
-                throw set.Defect("filelocks.img", entry.Offset, $"a POSIX, flock or OFD lock (flag 1, 2 or 4), found flag {fileLock.Flag} (leases are not supported)");
-            if (fileLock.Type > 1)
-                throw set.Defect("filelocks.img", entry.Offset, $"a read or write lock (type 0 or 1), found type {fileLock.Type}");
+            if (fileLock.Flag is not (1 or 2 or 4 or 8))
+                throw set.Defect("filelocks.img", entry.Offset, $"a POSIX, flock or OFD lock or a lease (flag 1, 2, 4 or 8), found flag {fileLock.Flag}");
+            if (fileLock.Flag == 8 ? fileLock.Type is not (0 or 1 or 4 or 6) : fileLock.Type > 1)
+                throw set.Defect("filelocks.img", entry.Offset, fileLock.Flag == 8
+                    ? $"a read or write lease, or one being broken to read or none (type 0, 1, 4 or 6), found type {fileLock.Type}"
+                    : $"a read or write lock (type 0 or 1), found type {fileLock.Type}");
             var owner = tasks.FirstOrDefault(t => t.Pid == fileLock.Pid)
                 ?? throw set.Defect("filelocks.img", entry.Offset, $"pid {fileLock.Pid} to be a living process of pstree.img");
             if (!owner.Fds.Any(f => f.Fd == fileLock.Fd))

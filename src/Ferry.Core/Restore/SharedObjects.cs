@@ -21,6 +21,7 @@ public sealed class SharedObjects : IDisposable
         Pipes = new(set);
         Fifos = new(set);
         Ghosts = new(set);
+        Pidfds = new(set);
         // A shared anonymous object mapped shared by one process and privately (as a memfd file) by another is one object.
         Memfds = new(set, shmid => _memory.GetValueOrDefault(shmid));
     }
@@ -28,6 +29,7 @@ public sealed class SharedObjects : IDisposable
     public PipeRestorer Pipes { get; }
     public FifoRestorer Fifos { get; }
     public GhostFiles Ghosts { get; }
+    public Resources.Pidfds.PidfdRestorer Pidfds { get; }
     public MemfdInodes Memfds { get; }
 
     /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
@@ -50,6 +52,7 @@ public sealed class SharedObjects : IDisposable
         Pipes.Dispose();
         Fifos.Dispose();
         Ghosts.Dispose();
+        Pidfds.Dispose();
         Memfds.Dispose();
     }
 }

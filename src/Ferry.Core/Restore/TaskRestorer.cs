@@ -55,7 +55,7 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
         if (ownsFileTable)
             new FileRestorer(task, images, set, shared, fds, scratch, log).Restore();
         var properties = new TaskPropertiesRestorer(task, images, set, fds, scratch, log);
-        properties.RestoreFs();
+        properties.RestoreFs(shared.Ghosts);
         fds.Dispose();
         new FileLockRestorer(task, set.FileLocks.Where(l => l.Pid == images.Pid), scratch, log).Restore();
         properties.RestoreIdentity();

@@ -195,16 +195,18 @@ public partial class FerryRoundTripTests
         public string ImagesDir => _images;
         readonly string _images;
 
-        RoundTrip(TargetProcess target)
+        RoundTrip(TargetProcess target, string[] dumpOptions)
         {
             Target = target;
             _images = Path.Combine(target.Directory, "images");
             Directory.CreateDirectory(_images);
-            var dump = FerryBinary.Run("dump", "-t", $"{Pid}", "-D", _images, "-v4", "-o", "dump.log");
+            var dump = FerryBinary.Run(["dump", "-t", $"{Pid}", "-D", _images, "-v4", "-o", "dump.log", .. dumpOptions]);
             Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}");
             NumbersAtDump = File.Exists(target.OutPath) ? File.ReadAllLines(target.OutPath).Length : 0;
             target.WaitForExit(); // the dump killed it; reap it so its PID is free
-            CriuVector.WaitUntilGone(Pid);
+            // Its children too: orphaned by the dump, they came to this subreaper.
+            foreach (var process in Dump.Images.Entries<Ferry.Images.Protos.pstree_entry>(Path.Combine(_images, "pstree.img")))
+                CriuVector.WaitUntilGone((int)process.Pid);
             var restore = FerryBinary.Run("restore", "-D", _images, "-d", "-v4", "-o", "restore.log");
             Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}\n{Tail(Path.Combine(_images, "restore.log"))}");
             Assert.True(CriuVector.IsAlive(Pid), $"no process {Pid} after the restore");
@@ -213,10 +215,16 @@ public partial class FerryRoundTripTests
         public static RoundTrip Of(string target, params string[] args)
         {
             CriuVector.BecomeSubreaper();
-            var process = TargetProcess.Start(target, args);
+            return Of(TargetProcess.Start(target, args));
+        }
+
+        /// <summary>The round trip of a target started by the test (after <see cref="CriuVector.BecomeSubreaper"/>), which it owns from now on.</summary>
+        /// <param name="dumpOptions">More options for `ferry dump` (e.g. --file-locks).</param>
+        public static RoundTrip Of(TargetProcess process, params string[] dumpOptions)
+        {
             try
             {
-                return new RoundTrip(process);
+                return new RoundTrip(process, dumpOptions);
             }
             catch
             {

@@ -25,6 +25,32 @@ public class FileLockLineTests
     }
 
     [Fact]
+    public void ParsesTheLockLineOfOurOwnReadLeaseWithItsState()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ferry-lease-{Guid.NewGuid():N}");
+        File.WriteAllText(path, "leased");
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+            int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+            Assert.Equal(0, Ferry.Linux.LibC.syscall(Ferry.Linux.Sys.fcntl, fd, Ferry.Linux.OpenFlags.F_SETLEASE, 0 /* F_RDLCK */, 0, 0, 0));
+            var lease = ProcFdInfo.Read(Environment.ProcessId, fd).GetAll("lock").Select(l => FileLockLine.Parse(l, "test")).Single(l => l.Kind == "LEASE"); // .NET adds a flock of its own
+            Assert.Equal(("LEASE", "ACTIVE", "READ"), (lease.Kind, lease.State, lease.Type));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ParsesTheStateOfALeaseBeingBroken()
+    {
+        var line = FileLockLine.Parse("1: LEASE  BREAKING  UNLCK 4242 00:2a:1234 0 EOF", "x");
+        Assert.Equal(("LEASE", "BREAKING", "UNLCK", 4242), (line.Kind, line.State, line.Type, line.Pid));
+    }
+
+    [Fact]
     public void ParsesEofRangesAndOfdPids()
     {
         Assert.Equal(new FileLockLine("OFDLCK", "READ", -1, 0, null), FileLockLine.Parse("2: OFDLCK ADVISORY  READ  -1 00:2a:1234 0 EOF", "x"));

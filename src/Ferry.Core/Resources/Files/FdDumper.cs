@@ -26,7 +26,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             using var local = pidfd.GetFd(fd.Fd);
             var st = FileTable.Stat(local.Fd);
             var (type, id) = Describe(fd, info, local, st);
-            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, files.SaveLocks))
+            foreach (var fileLock in FileLockDumper.Locks(pid, vpid, fd, info, local.Fd, files.SaveLocks))
                 files.AddLock(id, fileLock);
             result.Add(new fdinfo_entry
             {
@@ -45,7 +45,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             var kind = fd.Kind switch
             {
                 FdTargetKind.Socket => "a socket",
-                FdTargetKind.AnonInode when AnonInodeFiles.Kind(fd.AnonName) is null => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
+                FdTargetKind.AnonInode when AnonInodeFiles.Kind(fd.AnonName) is null && !Pidfds.PidfdDumper.IsPidfd(fd) => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
                 FdTargetKind.Other => $"'{fd.Target}'",
                 FdTargetKind.Path when IsTerminal(fd.Path) => $"a terminal ({fd.Path})",
                 _ => null,
@@ -69,9 +69,10 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             return (anonType, anonId);
         }
         var type = fd.Kind == FdTargetKind.Pipe ? fd_types.Pipe
+            : Pidfds.PidfdDumper.IsPidfd(fd) ? fd_types.Pidfd
             : Memfd.MemfdDumper.IsMemfd(fd.Path) ? fd_types.Memfd
             : st.Type == FileStatus.S_IFIFO ? fd_types.Fifo
-            : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR ? fd_types.Reg
+            : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR or FileStatus.S_IFBLK or FileStatus.S_IFLNK ? fd_types.Reg
             : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {Convert.ToString(st.st_mode, 8)}), which ferry cannot checkpoint yet; the process was left running untouched");
 
         var (id, isNew) = files.Description(pid, fd.Fd, st);
@@ -108,6 +109,13 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 }
                 break;
             }
+            case fd_types.Pidfd:
+                files.Add(new file_entry
+                {
+                    Type = type, Id = id,
+                    Pidfd = Pidfds.PidfdDumper.Entry(pid, fd, info, id, flags, FileOwner.Read(local.Fd, flags), files.TreePids),
+                });
+                break;
             case fd_types.Memfd:
                 files.Memfds.AddFile(files, id, fd.Path, local.Fd, st, flags, (ulong)info.Pos);
                 break;
@@ -117,7 +125,9 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 reg.Fown = FileOwner.Read(local.Fd, flags);
                 if (info.MntId > 0) reg.MntId = info.MntId;
                 files.Add(new file_entry { Type = type, Id = id, Reg = reg });
-                if (fd.Deleted && !files.TryAddLinkRemap(id, $"/proc/self/fd/{local.Fd}", fd.Path, st))
+                if (DeadProcessFiles.DeadProcessOf(fd.Path, fd.Deleted) is { } ended)
+                    files.AddDeadProcessRemap(id, ended);
+                else if (fd.Deleted && !files.TryAddLinkRemap(id, $"/proc/self/fd/{local.Fd}", fd.Path, st))
                     files.AddGhost(id, $"/proc/self/fd/{local.Fd}", st);
                 break;
             }

@@ -28,7 +28,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
                 return Open(file);
             });
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
-            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? AnonInodeFiles.Owner(file), scratch);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Pidfd?.Fown ?? AnonInodeFiles.Owner(file), scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
         foreach (var (epfd, epoll) in epolls)
@@ -42,6 +42,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
         fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
+        fd_types.Pidfd => shared.Pidfds.Open(file.Pidfd, task),
         _ when AnonInodeFiles.IsAnonKind(file.Type) => AnonInodeFiles.Open(file, new Inotify.WatchedInodes(set, shared.Ghosts)),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
@@ -49,7 +50,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     HeldFd OpenRegular(reg_file_entry reg)
     {
         var local = RegularFiles.Open(set, shared.Ghosts, reg, (int)reg.Flags, $"file {reg.Id}");
-        if (reg.Pos != 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
+        if (reg.Pos != 0 && (reg.Flags & OpenFlags.O_PATH) == 0 && LibC.syscall(Sys.lseek, local.Fd, (long)reg.Pos, OpenFlags.SEEK_SET, 0, 0, 0) < 0)
         {
             local.Dispose();
             throw new FerryException($"cannot seek {reg.Name} to {reg.Pos}: {Errno.Name(LinuxException.FromLastError("lseek").ErrorNumber)}");

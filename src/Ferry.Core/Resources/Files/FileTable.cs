@@ -43,6 +43,9 @@ internal sealed class FileTable
 
     public uint NextId() => _nextId++;
 
+    /// <summary>Every process of the dumped tree, zombies too (Ferry's pids): the processes a pidfd may refer to.</summary>
+    public IReadOnlySet<int> TreePids { get; init; } = new HashSet<int>();
+
     /// <summary>--file-locks: held file locks are saved (filelocks.img); without it they stop the dump.</summary>
     public bool SaveLocks { get; init; }
 
@@ -126,6 +129,10 @@ internal sealed class FileTable
 
     const int AtSymlinkFollow = 0x400;
 
+    /// <summary>File <paramref name="fileId"/> lies under /proc/<paramref name="pid"/> of a process that had ended (CRIU's PROCFS remap).</summary>
+    public void AddDeadProcessRemap(uint fileId, int pid) =>
+        Remaps.Add(new remap_file_path_entry { OrigId = fileId, RemapId = (uint)pid, RemapType = remap_type.Procfs });
+
     /// <summary>Saves a deleted file's content as a ghost file image and points file <paramref name="fileId"/> at it.</summary>
     public void AddGhost(uint fileId, string openable, in FileStatus st)
     {
@@ -182,10 +189,13 @@ internal sealed class FileTable
         foreach (var (entry, bytes) in data) writer.Write(entry, bytes);
     }
 
-    /// <summary>fstat of what a /proc link opens (directories too, which .NET's file APIs refuse to open).</summary>
+    /// <summary>
+    /// fstat of what a /proc link opens (directories too, which .NET's file APIs refuse to open). O_PATH: no access is
+    /// checked, so the /proc directory of a process that has ended can be looked at too.
+    /// </summary>
     static FileStatus Stat(string path)
     {
-        var fd = LibC.open_fd(path, OpenFlags.O_RDONLY | OpenFlags.O_CLOEXEC, 0);
+        var fd = LibC.open_fd(path, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
         if (fd < 0) throw new IOException($"cannot open {path}: {Errno.Name(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
         try
         {

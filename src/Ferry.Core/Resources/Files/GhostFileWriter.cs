@@ -8,15 +8,16 @@ namespace Ferry.Resources.Files;
 /// <summary>
 /// ghost-file-ID.img: the metadata and content of a file that was deleted while still open or mapped. Files of
 /// 12 KiB and more are written as chunks (offset, length, bytes) the way CRIU does; smaller ones as one blob.
+/// Directories, device nodes and FIFOs have no contents (a device its rdev), a symlink its target.
 /// </summary>
-internal static class GhostFileWriter
+internal static unsafe class GhostFileWriter
 {
     const long ChunkThreshold = 3 * 4096;
     const int ChunkSize = 4 << 20;
 
     public static void Write(string imagePath, string openable, in FileStatus st)
     {
-        if (st.Type is not (FileStatus.S_IFREG or FileStatus.S_IFIFO))
+        if (st.Type is FileStatus.S_IFSOCK)
             throw new Diagnostics.FerryException($"{openable}: deleted file of mode {Convert.ToString(st.st_mode, 8)} cannot be saved as a ghost file");
         var entry = new ghost_file_entry
         {
@@ -24,10 +25,14 @@ internal static class GhostFileWriter
             Atim = new timeval { TvSec = (ulong)st.st_atim.tv_sec, TvUsec = (ulong)(st.st_atim.tv_nsec / 1000) },
             Mtim = new timeval { TvSec = (ulong)st.st_mtim.tv_sec, TvUsec = (ulong)(st.st_mtim.tv_nsec / 1000) },
         };
-        if (st.Type == FileStatus.S_IFIFO)
+        if (st.Type is FileStatus.S_IFCHR or FileStatus.S_IFBLK)
+            entry.Rdev = (uint)st.st_rdev;
+        if (st.Type == FileStatus.S_IFLNK)
+            entry.SymlnkTarget = SymlinkTarget(openable);
+        if (st.Type != FileStatus.S_IFREG)
         {
-            // A FIFO has no contents on disk (its unread data is in fifo-data.img): the entry alone lets restore
-            // make one again, as CRIU does.
+            // Nothing else is on disk (a FIFO's unread data is in fifo-data.img): the entry alone lets restore make
+            // it again, as CRIU does.
             ImageWriter.WriteFile(imagePath, ImageKinds.GhostFile, [entry]);
             return;
         }
@@ -52,6 +57,22 @@ internal static class GhostFileWriter
                 ReadExactly(source, buffer.AsSpan(0, length), offset);
                 writer.Write(new ghost_chunk_entry { Off = (ulong)offset, Len = (ulong)length }, buffer.AsSpan(0, length));
             }
+    }
+
+    /// <summary>
+    /// The target of the deleted symlink <paramref name="openable"/> names: opening a /proc fd link without O_NOFOLLOW
+    /// lands on the symlink itself (a /proc link is not followed further), which readlinkat with an empty path reads.
+    /// </summary>
+    static string SymlinkTarget(string openable)
+    {
+        using var link = Ferry.Linux.HeldFd.Open(openable, OpenFlags.O_PATH, "deleted symlink");
+        var buffer = new byte[4096];
+        long length;
+        fixed (byte* empty = "\0"u8, target = buffer)
+            length = LibC.syscall(Sys.readlinkat, link.Fd, (long)empty, (long)target, buffer.Length, 0, 0);
+        if (length < 0)
+            throw LinuxException.FromLastError($"readlinkat of {openable}");
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length);
     }
 
     /// <summary>

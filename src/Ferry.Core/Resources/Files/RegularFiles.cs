@@ -7,7 +7,8 @@ namespace Ferry.Resources.Files;
 
 /// <summary>
 /// Opens a regular-file entry of files.img the way the dump left it to be found: by its path, or, when it was
-/// deleted, from its ghost file, or, when it was renamed or unlinked with another link left, through that link.
+/// deleted, from its ghost file, or, when it was renamed or unlinked with another link left, through that link; a
+/// file under /proc/PID of a process that had ended, while a short-lived process has that PID again.
 /// Used for descriptors and for file mappings alike.
 /// </summary>
 public static class RegularFiles
@@ -25,6 +26,8 @@ public static class RegularFiles
             flags &= ~(TmpFile | OpenFlags.O_DIRECTORY);
         if (set.Remaps.TryGetValue(reg.Id, out var remap) && remap.RemapType == remap_type.Ghost)
             return ghosts.Open(reg, set.Ghosts[remap.RemapId], flags);
+        if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Procfs)
+            return ghosts.DeadProcesses.Open(reg, (int)remap.RemapId, flags);
         if (set.Remaps.TryGetValue(reg.Id, out remap) && remap.RemapType == remap_type.Linked)
             return HeldFd.Open(set.Files[remap.RemapId].Reg.Name, flags, $"link of {reg.Name}, which was renamed or unlinked");
         CheckSize(reg);

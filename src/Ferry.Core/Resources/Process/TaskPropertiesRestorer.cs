@@ -14,16 +14,18 @@ namespace Ferry.Resources.Process;
 /// </summary>
 public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, DumpSet set, FdTransfer fds, RemoteScratch scratch, Log log)
 {
-    public void RestoreFs()
+    /// <param name="ghosts">Where a working directory that was removed is made again (and removed once more).</param>
+    public void RestoreFs(GhostFiles ghosts)
     {
-        string cwd = set.Files[images.Fs.CwdId].Reg.Name;
+        var cwdFile = set.Files[images.Fs.CwdId].Reg;
+        string cwd = cwdFile.Name;
         string root = set.Files[images.Fs.RootId].Reg.Name;
         if (root != "/")
         {
             WriteString(root);
             task.SyscallOrThrow(Sys.chroot, scratch.At(0));
         }
-        using (var local = HeldFd.Open(cwd, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, "the working directory"))
+        using (var local = RegularFiles.Open(set, ghosts, cwdFile, OpenFlags.O_PATH | OpenFlags.O_DIRECTORY, "the working directory"))
         {
             int fd = fds.Take(local.Fd);
             try { task.SyscallOrThrow(Sys.fchdir, fd); }
