@@ -22,7 +22,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
             var file = set.Files[fd.Id];
             var local = shared.File(fd.Id, () => Open(file));
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
-            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown, scratch);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Tty?.Fown, scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
         shared.Memfds.ApplySeals(); // after the memory and every descriptor: seals may forbid writable maps
@@ -34,6 +34,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Pipe => shared.Pipes.Open(file.Pipe),
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
         fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
+        fd_types.Tty => shared.Terminals.Open(file.Tty, task, scratch),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
 
