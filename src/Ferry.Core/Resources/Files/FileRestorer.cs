@@ -53,6 +53,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     {
         fd_types.Reg => $"{file.Reg.Name} (flags 0x{file.Reg.Flags:x}, pos {file.Reg.Pos})",
         fd_types.Pipe => $"pipe:[{file.Pipe.PipeId}] (flags 0x{file.Pipe.Flags:x})",
+        fd_types.Tty => $"tty {file.Tty.TtyInfoId} (flags 0x{file.Tty.Flags:x})",
         _ => file.Type.ToString(),
     };
 }
