@@ -93,6 +93,9 @@ public sealed partial class TreeRoundTripTests
                 shell.WaitForExit(TimeSpan.FromSeconds(10));
             }
             CriuVector.WaitUntilGone(pid);
+            var unasked = FerryBinary.Run("restore", "-D", images, "-d");
+            Assert.Contains($"the dump has a terminal (tty {first.Index << 1}, {first.SlavePath}) that was outside the dumped tree; restore with --shell-job", unasked.StdErr);
+            Assert.False(CriuVector.Exists(pid), "a process was left behind by the refused restore");
 
             using var second = TestPty.Open();
             using var ferry = second.StartSession(FerryBinary.Path!, "restore", "-D", images, "--shell-job", "-o", "restore.log", "-v4");
@@ -106,6 +109,53 @@ public sealed partial class TreeRoundTripTests
             LibC.kill(pid, Targets.TargetProcess.SIGKILL);
             ferry.WaitForExit(TimeSpan.FromSeconds(10));
             Assert.Equal(128 + Targets.TargetProcess.SIGKILL, ferry.Exit?.Code);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The everyday case: an interactive shell runs the program as a job of its own (a process group it leads). Ferry
+    /// restored from another interactive shell makes it the foreground job of that terminal, so Ctrl-C typed there
+    /// reaches it, and the shell gets its prompt back when it ends.
+    /// </summary>
+    [RootFerryBinaryFact]
+    public void A_job_of_an_interactive_shell_comes_back_in_the_foreground_of_the_terminal_ferry_restore_runs_on()
+    {
+        var work = Directory.CreateTempSubdirectory("ferry-shell-job-").FullName;
+        var images = Directory.CreateDirectory(Path.Combine(work, "images")).FullName;
+        try
+        {
+            using var first = TestPty.Open();
+            int pid;
+            using (first.StartSession("/bin/bash", "--norc", "--noprofile", "-i"))
+            {
+                first.Type($"{TestTargets.Path("tty_job")} {work}\n");
+                var ready = Path.Combine(work, "ready");
+                Poll.Until(() => File.Exists(ready), "tty_job to be ready");
+                pid = int.Parse(File.ReadAllText(ready).Trim(), CultureInfo.InvariantCulture);
+                Assert.Equal(pid, int.Parse(Stat(pid)[2], CultureInfo.InvariantCulture)); // its own job
+                var dump = FerryBinary.Run("dump", "-t", $"{pid}", "-D", images, "-o", "dump.log", "-v4", "--shell-job");
+                Assert.True(dump.ExitCode == 0, $"ferry dump --shell-job failed: {dump.StdErr}");
+                CriuVector.WaitUntilGone(pid);
+            }
+
+            using var second = TestPty.Open();
+            using var shell = second.StartSession("/bin/bash", "--norc", "--noprofile", "-i");
+            second.Type($"{FerryBinary.Path} restore -D {images} --shell-job -o restore.log -v4; echo ferry-exit=$?\n");
+            Poll.Until(() => ReadIfExists(Path.Combine(images, "restore.log"))?.Contains($"restored pid {pid}") == true, "ferry restore to release the tree");
+            var stat = Stat(pid);
+            // Its own group again, in the session of the second shell, whose terminal has it in the foreground.
+            Assert.Equal((pid, shell.Pid, pid), (int.Parse(stat[2]), int.Parse(stat[3]), int.Parse(stat[5])));
+            Assert.Equal(0, LibC.kill(pid, SIGUSR1));
+            second.WaitForOutput($"hello from {pid}");
+            second.Type("typed after the restore\n");
+            Poll.Until(() => ReadIfExists(Path.Combine(work, "typed.txt")) == "typed after the restore\n", "the restored tty_job to read the line typed");
+            second.Type("\u0003"); // Ctrl-C: SIGINT to the foreground group
+            second.WaitForOutput("ferry-exit=130");
+            Assert.False(CriuVector.Exists(pid), "tty_job outlived its Ctrl-C");
         }
         finally
         {

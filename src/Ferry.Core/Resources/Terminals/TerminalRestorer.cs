@@ -24,6 +24,10 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
     /// <summary>Descriptions made with their pair, by file id, until the task that has the file takes them.</summary>
     readonly Dictionary<uint, HeldFd> _made = [];
 
+    /// <summary>--shell-job: the restored root's group, to be made the foreground of Ferry's terminal once it is set up.</summary>
+    int? _foregroundGroup;
+    bool _inherited;
+
     /// <summary>A new description of TTY file <paramref name="file"/> for <paramref name="task"/>; the caller owns it.</summary>
     public HeldFd Open(tty_file_entry file, TracedTask task, RemoteScratch scratch)
     {
@@ -52,7 +56,7 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
     public void RestoreControllingTerminal(TracedTask leader, pstree_entry process, FdTransfer fds, RemoteScratch scratch)
     {
         if (process.Ppid == 0 && shellJob && process.Sid != process.Pid && process.Pgid == process.Pid && HasOutsideTerminal())
-            TakeForeground(leader.Pid);
+            _foregroundGroup = leader.Pid;
         if (process.Sid != process.Pid)
             return;
         // Like CRIU: the slave end rather than the master when both name the session.
@@ -193,7 +197,13 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
         if (TtyCalls.isatty(0) == 0)
             throw new FerryException("--shell-job: ferry's standard input is not a terminal, so the dumped process's terminal has nothing to become");
         var fd = Duplicate(0);
+        if (_inherited)
+            return fd;
+        // Once, while Ferry is still in the foreground: a background process that changes its terminal is stopped.
+        _inherited = true;
         SetParameters(fd.Fd, info, "ferry's terminal");
+        if (_foregroundGroup is { } group)
+            TakeForeground(group);
         return fd;
     }
 
@@ -204,17 +214,18 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
         info.Type == TtyType.ExtTty || (info.Type == TtyType.Pty && !IsMaster(info) && info.Termios is not null && FilesOf(info.Id | 1).Count == 0);
 
     /// <summary>
-    /// As CRIU does for a shell job: the restored root, leading its own group, becomes the foreground of Ferry's
-    /// terminal, so keys typed there reach it. Only when Ferry itself is in the foreground of that terminal.
+    /// As CRIU does for a shell job: the restored root, leading its own group (a job of an interactive shell), becomes
+    /// the foreground of Ferry's terminal, so keys typed there reach it. Only when Ferry itself is in the foreground
+    /// of that terminal; Ferry touches the terminal no more after this.
     /// </summary>
-    void TakeForeground(int rootPid)
+    void TakeForeground(int group)
     {
         if (TtyCalls.isatty(0) == 0 || TtyCalls.tcgetpgrp(0) != TtyCalls.getpgrp())
         {
             log.Debug("--shell-job: ferry is not in the foreground of a terminal on its standard input; the foreground group stays");
             return;
         }
-        Ioctl(0, TtyIoctl.TIOCSPGRP, rootPid, "make the restored root the foreground group of ferry's terminal");
+        Ioctl(0, TtyIoctl.TIOCSPGRP, group, "make the restored root the foreground group of ferry's terminal");
     }
 
     static bool IsMaster(tty_info_entry info) => info.Type == TtyType.Pty && (info.Id & 1) == 1;
