@@ -60,7 +60,7 @@ internal sealed class TerminalDumper : IDisposable
         {
             info.PacketMode = Flag(local.Fd, TtyIoctl.TIOCGPKT);
             info.Locked = Flag(local.Fd, TtyIoctl.TIOCGPTLCK);
-            _ends[infoId] = new PtyEnd(infoId, index, driver.IsMaster, Duplicate(local.Fd), (int)flags);
+            _ends[infoId] = new PtyEnd(infoId, index, driver.IsMaster, HeldFd.Duplicate(local.Fd, path), (int)flags);
         }
         info.Termios = TermiosImage.Read(local.Fd, TtyIoctl.TCGETS, path);
         info.TermiosLocked = TermiosImage.Read(local.Fd, TtyIoctl.TIOCGLCKTRMIOS, path);
@@ -109,13 +109,6 @@ internal sealed class TerminalDumper : IDisposable
             if (error.ErrorNumber != Errno.ENOTTY && error.ErrorNumber != Errno.EINVAL) throw error;
         }
         return value != 0;
-    }
-
-    static HeldFd Duplicate(int fd)
-    {
-        int copy = FileCalls.fcntl(fd, OpenFlags.F_DUPFD_CLOEXEC, 0);
-        if (copy < 0) throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a terminal");
-        return new HeldFd(copy);
     }
 
     /// <summary>A pid as the tree's own pid namespace sees it (the last NSpid level); as is when the process is gone or 0.</summary>

@@ -40,6 +40,7 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
             case TtyType.Ctty:
                 return OpenInside(file, task, scratch);
             case TtyType.ExtTty:
+            case TtyType.Vt or TtyType.Serial when IsOutside(info):
                 return Inherit(info);
             default:
                 var fd = HeldFd.Open(PathOf(file), (int)file.Flags | OpenFlags.O_NOCTTY, $"the {info.Type} terminal of file {file.Id}");
@@ -151,7 +152,7 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
         _made[masters[0].Id] = master;
         // One pty has one master description; more files naming it share it.
         foreach (var other in masters.Skip(1))
-            _made[other.Id] = Duplicate(master.Fd);
+            _made[other.Id] = HeldFd.Duplicate(master.Fd, $"the master of pty {index}");
         log.Debug($"pty {index}: master and {slaves.Count} slave description(s) made");
     }
 
@@ -196,7 +197,7 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
                 "restore with --shell-job to put it on ferry's own terminal");
         if (TtyCalls.isatty(0) == 0)
             throw new FerryException("--shell-job: ferry's standard input is not a terminal, so the dumped process's terminal has nothing to become");
-        var fd = Duplicate(0);
+        var fd = HeldFd.Duplicate(0, "ferry's standard input");
         if (_inherited)
             return fd;
         // Once, while Ferry is still in the foreground: a background process that changes its terminal is stopped.
@@ -209,9 +210,18 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
 
     bool HasOutsideTerminal() => _images.Infos.Values.Any(IsOutside);
 
-    /// <summary>A terminal the tree had without its master: the shell's terminal of a --shell-job dump.</summary>
-    bool IsOutside(tty_info_entry info) =>
-        info.Type == TtyType.ExtTty || (info.Type == TtyType.Pty && !IsMaster(info) && info.Termios is not null && FilesOf(info.Id | 1).Count == 0);
+    /// <summary>
+    /// A terminal of the shell that ran the tree (a --shell-job dump): a pty slave without its master in the tree, or,
+    /// as CRIU takes them with --shell-job, a virtual console or serial port controlling a session no process of
+    /// the tree leads.
+    /// </summary>
+    bool IsOutside(tty_info_entry info) => info.Type switch
+    {
+        TtyType.ExtTty => true,
+        TtyType.Pty => !IsMaster(info) && info.Termios is not null && FilesOf(info.Id | 1).Count == 0,
+        TtyType.Vt or TtyType.Serial => shellJob && info.Sid != 0 && !set.Tasks.Any(t => t.Process.Pid == info.Sid && t.Process.Sid == info.Sid),
+        _ => false,
+    };
 
     /// <summary>
     /// As CRIU does for a shell job: the restored root, leading its own group (a job of an interactive shell), becomes
@@ -299,13 +309,6 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
     {
         if (TtyCalls.ioctl(fd, request, &value) < 0)
             throw LinuxException.FromLastError($"ioctl to {what}");
-    }
-
-    static HeldFd Duplicate(int fd)
-    {
-        int copy = FileCalls.fcntl(fd, OpenFlags.F_DUPFD_CLOEXEC, 0);
-        if (copy < 0) throw LinuxException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a terminal");
-        return new HeldFd(copy);
     }
 
     public void Dispose()
