@@ -41,6 +41,21 @@ public sealed partial class TreeRoundTripTests
     }
 
     [RootFact]
+    public void A_dump_that_leaves_the_process_running_puts_the_bytes_queued_in_its_pty_back()
+    {
+        using var target = DumpTarget.Start("pty_pair", passWorkDir: true);
+        int index = target.Value("index");
+        var dump = target.Dump("--leave-running");
+        Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}\n{target.DumpLog}");
+        // The dump read them out of the pair (a terminal cannot be peeked) and saved them...
+        Assert.Equal(2, Crit.Decode(target.Image("tty-data.img"))["entries"]!.AsArray().Count);
+        // ...and wrote them back where the program reads them.
+        LibC.kill(target.Pid, SIGUSR1);
+        Assert.Equal($"in=queued-in out=queued-out ping=ping pong=pong raw=1 window=33x111+7+9 index={index} ctty=1\n",
+            WaitForFile(target, "pty.txt", 20));
+    }
+
+    [RootFact]
     public void A_pty_index_taken_at_restore_time_is_a_one_line_error_that_names_it()
     {
         using var target = DumpTarget.Start("pty_pair", passWorkDir: true);
