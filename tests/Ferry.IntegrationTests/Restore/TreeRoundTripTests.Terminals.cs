@@ -29,6 +29,8 @@ public sealed partial class TreeRoundTripTests
             var info = Crit.Decode(target.Image("tty-info.img"))["entries"]!.AsArray();
             Assert.Equal([(index << 1) + 1, index << 1], info.Select(e => (int)e!["id"]!));
             Assert.All(info, e => Assert.Equal(target.Pid, (int)e!["sid"]!));
+            // As CRIU packs them: ^C ^\ DEL ^U, the first four control characters in one value.
+            Assert.All(info, e => Assert.Equal(0x157f1c03u, (uint)e!["termios"]!["c_cc"]![0]!));
             var data = Crit.Decode(target.Image("tty-data.img"))["entries"]!.AsArray()
                 .ToDictionary(e => (int)e!["tty_id"]!, e => Encoding.ASCII.GetString(Convert.FromBase64String((string)e!["data"]!)));
             Assert.Equal("queued-out", data[(index << 1) + 1]);
@@ -53,6 +55,31 @@ public sealed partial class TreeRoundTripTests
         LibC.kill(target.Pid, SIGUSR1);
         Assert.Equal($"in=queued-in out=queued-out ping=ping pong=pong raw=1 window=33x111+7+9 index={index} ctty=1\n",
             WaitForFile(target, "pty.txt", 20));
+    }
+
+    /// <summary>CRIU 4.2's images of the same pair (opt-in: CRIU_BIN) restore with Ferry just as well.</summary>
+    [CriuBinaryFact]
+    public void A_pty_pair_dumped_by_criu_comes_back_with_ferry()
+    {
+        using var target = DumpTarget.Start("pty_pair", passWorkDir: true);
+        int index = target.Value("index");
+        CriuVector.BecomeSubreaper();
+        var dump = FerryRoundTripTests.RunCriu("dump", "-t", $"{target.Pid}", "-D", target.ImagesDir, "-v4", "-o", "dump.log");
+        Assert.True(dump.ExitCode == 0, $"criu dump failed: {dump.StdErr}\n{target.DumpLog}");
+        target.Process.WaitForExit(TimeSpan.FromSeconds(10));
+        CriuVector.WaitUntilGone(target.Pid);
+        var restore = FerryBinary.Run("restore", "-D", target.ImagesDir, "-d", "-v4", "-o", "restore.log");
+        Assert.True(restore.ExitCode == 0, $"ferry restore failed: {restore.StdErr}\n{Tail(target.Image("restore.log"))}");
+        try
+        {
+            LibC.kill(target.Pid, SIGUSR1);
+            Assert.Equal($"in=queued-in out=queued-out ping=ping pong=pong raw=1 window=33x111+7+9 index={index} ctty=1\n",
+                WaitForFile(target, "pty.txt", 20));
+        }
+        finally
+        {
+            Kill(target.Pid);
+        }
     }
 
     [RootFact]

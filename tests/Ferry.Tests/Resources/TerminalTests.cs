@@ -3,6 +3,7 @@ using Ferry.Images.Protos;
 using Ferry.Resources.Terminals;
 using Ferry.Restore;
 using Ferry.Tests.Images;
+using Ferry.Linux;
 using Xunit;
 
 namespace Ferry.Tests.Resources;
@@ -104,5 +105,26 @@ public class TerminalTests
 
         Assert.Contains(ImageNames.TtyInfo, error.Message);
         Assert.Contains("pty data exactly for a PTY", error.Message);
+    }
+}
+
+public class TermiosImageTests
+{
+    /// <summary>c_cc as CRIU 4.2 wrote it for a pty in raw mode: bytes packed four to a value, garbage past the eighth.</summary>
+    static readonly uint[] CriuControlCharacters =
+        [360651779, 65540, 1708817, 370609938, 0, 0, 0, 0, 2469702624, 22028, 49, 0, 2469692048, 22028, 2543787232, 32706, 0, 0, 0];
+
+    [Fact]
+    public unsafe void Control_characters_are_unpacked_from_criu_values_four_to_one()
+    {
+        var entry = new termios_entry { CIflag = 0, COflag = 4, CCflag = 191, CLflag = 2608, CLine = 0, CIspeed = 0, COspeed = 0 };
+        entry.CCc.Add(CriuControlCharacters);
+
+        var kernel = TermiosImage.ToKernel(entry);
+
+        // VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U, VEOF ^D, VTIME 0, VMIN 1, ..., VSTART ^Q, VSTOP ^S, VSUSP ^Z, ...
+        byte[] expected = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0];
+        Assert.Equal(expected, new ReadOnlySpan<byte>(kernel.c_cc, Ferry.Linux.TtyIoctl.NCCS).ToArray());
+        Assert.Equal((4u, 191u, 2608u), (kernel.c_oflag, kernel.c_cflag, kernel.c_lflag));
     }
 }
