@@ -9,8 +9,12 @@ namespace Ferry.Bench;
 
 /// <summary>
 /// `ferry dump` (the AOT binary, $FERRY_BIN or out/ferry) of a process holding 64 MiB, 512 MiB and 2 GiB of written
-/// anonymous memory (tests/targets dump_memory), and of a tiny process (dump_counter). Each size is dumped three
-/// times, each time from a fresh process (the dump kills it, as CRIU's does); prints the median wall time of the
+/// anonymous memory (tests/targets dump_memory), and of a tiny process (dump_counter). Each size is dumped once to
+/// warm up and then three times, each time from a fresh process (the dump kills it, as CRIU's does) into the same
+/// images directory: a checkpoint that replaces the previous one, as periodic checkpoints do. A fresh directory each
+/// time measured the VM rather than the tool: the page cache then takes freshly freed guest memory, which this
+/// machine kind's hypervisor hands back slowly (a 2 GiB dump took 0.4 s or 3 s by that alone, for CRIU as for Ferry).
+/// Prints the median wall time of the
 /// whole command, GB/s of memory, the frozen time the dump recorded in stats-dump, and where the time of the median
 /// run went (from the timestamps of its -v4 log): start (process start to frozen), collect (frozen to the start of
 /// the memory dump: task state, VMAs from smaps), memory (all of the memory dump; in it scan: pagemap, copy: the
@@ -39,28 +43,30 @@ internal static class DumpBenchmark
         }
     }
 
-    static void Report(string name, int mib, List<DumpRun> runs)
+    static void Report(string name, int mib, (DumpRun WarmUp, List<DumpRun> Runs) measured)
     {
+        var (warmUp, runs) = measured;
         var median = runs.OrderBy(r => r.Seconds).ElementAt(runs.Count / 2);
         var wall = median.Seconds;
         var frozen = Median(runs.Select(r => r.FrozenSeconds));
         var bytes = runs[0].Bytes;
         var rate = mib > 0 ? $", {bytes / wall / 1e9:F2} GB/s" : "";
-        Console.WriteLine($"dump {name}: {wall:F3} s{rate} (frozen {frozen:F3} s; {bytes >> 20} MiB of pages; runs {string.Join(" ", runs.Select(r => r.Seconds.ToString("F3", CultureInfo.InvariantCulture)))})");
+        Console.WriteLine($"dump {name}: {wall:F3} s{rate} (frozen {frozen:F3} s; {bytes >> 20} MiB of pages; runs {string.Join(" ", runs.Select(r => r.Seconds.ToString("F3", CultureInfo.InvariantCulture)))}; warm-up into a new directory {warmUp.Seconds:F3})");
         Console.WriteLine($"  median run, ms: {median.Breakdown}");
     }
 
     sealed record DumpRun(double Seconds, double FrozenSeconds, long Bytes, string Breakdown);
 
-    static List<DumpRun> Measure(string ferry, string parent, Func<ChildProcess> start)
+    static (DumpRun WarmUp, List<DumpRun> Runs) Measure(string ferry, string parent, Func<ChildProcess> start)
     {
+        DumpRun? warmUp = null;
         var results = new List<DumpRun>();
-        for (var i = 0; i < Repeats; i++)
+        var images = Directory.CreateDirectory(Path.Combine(parent, $"ferry-bench-dump-{Environment.ProcessId}")).FullName;
+        try
         {
-            var images = Directory.CreateDirectory(Path.Combine(parent, $"ferry-bench-dump-{Environment.ProcessId}-{i}")).FullName;
-            using var target = start();
-            try
+            for (var i = 0; i <= Repeats; i++)
             {
+                using var target = start();
                 var clock = Stopwatch.StartNew();
                 var log = Path.Combine(images, "dump.log");
                 using (var dump = Process.Start(new ProcessStartInfo(ferry, ["dump", "-t", target.Pid.ToString(CultureInfo.InvariantCulture), "-D", images, "-v4", "-o", log]) { RedirectStandardError = true })!)
@@ -71,15 +77,17 @@ internal static class DumpBenchmark
                 }
                 var seconds = clock.Elapsed.TotalSeconds;
                 var stats = ImageReader.ReadFile(Path.Combine(images, "stats-dump")).Entries[0].As<stats_entry>().Dump;
-                results.Add(new DumpRun(seconds, stats.FrozenTime / 1e6, (long)stats.PagesWritten * 4096, Breakdown(File.ReadAllLines(log), seconds)));
+                var run = new DumpRun(seconds, stats.FrozenTime / 1e6, (long)stats.PagesWritten * 4096, Breakdown(File.ReadAllLines(log), seconds));
+                if (i == 0) warmUp = run;
+                else results.Add(run);
                 target.WaitForExit(TimeSpan.FromSeconds(30));
             }
-            finally
-            {
-                Directory.Delete(images, recursive: true);
-            }
         }
-        return results;
+        finally
+        {
+            Directory.Delete(images, recursive: true);
+        }
+        return (warmUp!, results);
     }
 
     /// <summary>Splits a run's time by the timestamps of its log, e.g. "(  0.012187) Debug: ..." (seconds since start).</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ferry.Diagnostics;
+using Ferry.Resources.Cgroups;
 using Ferry.Restore;
 
 namespace Ferry.Cli;
@@ -14,10 +15,16 @@ internal static class RestoreCommand
         var pidFile = CommonOptions.PidFile();
         var pidns = new Option<string>("--pidns") { Description = "'host' keeps the original PIDs here; 'new' restores into a fresh PID namespace", DefaultValueFactory = _ => "host" };
         pidns.AcceptOnlyFromAmong("host", "new");
+        var manageCgroups = new Option<string?>("--manage-cgroups")
+        {
+            Description = "How to restore cgroups: soft (default: create missing ones, move tasks in), full, strict, props, none (they must exist), ignore (leave tasks in ferry's)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        manageCgroups.AcceptOnlyFromAmong(Enum.GetNames<CgroupMode>().Select(n => n.ToLowerInvariant()).ToArray());
 
         var command = new Command("restore", "Restore a process tree from image files");
         shared.AddTo(command);
-        foreach (Option option in new Option[] { detach, pidFile, pidns })
+        foreach (Option option in new Option[] { detach, pidFile, pidns, manageCgroups })
             command.Add(option);
         CriuCompatibilityOptions.AddRestoreOptions(command);
         command.SetAction(parse => CliAction.Run("restore", () =>
@@ -32,6 +39,7 @@ internal static class RestoreCommand
                 ShellJob = parse.GetValue(shared.ShellJob),
                 Tcp = shared.Tcp(parse),
                 PidNamespace = parse.GetValue(pidns) == "new" ? PidNamespaceMode.New : PidNamespaceMode.Host,
+                Cgroups = parse.GetValue(manageCgroups) is { } mode ? Enum.Parse<CgroupMode>(mode, ignoreCase: true) : CgroupMode.Soft,
             };
             string? logPath = parse.GetValue(shared.LogFile) is { } lf ? Path.Combine(work, lf.ToString()) : null;
             using var log = new Log(logPath, parse.GetValue(shared.Verbosity));

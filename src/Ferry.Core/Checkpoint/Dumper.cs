@@ -4,6 +4,7 @@ using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Namespaces;
 using Ferry.Procfs;
+using Ferry.Resources.Cgroups;
 using Ferry.Resources.Files;
 using Ferry.Resources.Ipc;
 using Ferry.Resources.Memory;
@@ -77,9 +78,11 @@ public static class Dumper
                 var collector = new ProcessCollector(files, shmem, request.ImagesDir, () => nextPagesId++, log) { CowPagesOnce = request.CowPagesOnce };
                 long pages = 0, bytes = 0;
                 var memoryTime = TimeSpan.Zero;
+                var cgroups = new CgroupDumper();
                 foreach (var process in checkedProcesses)
                 {
                     var (images, memory) = collector.Collect(process);
+                    cgroups.Assign(process.Process.Threads, images.Cores);
                     ImageSetWriter.WriteProcess(request.ImagesDir, images);
                     pages += memory.Pages;
                     bytes += memory.Bytes;
@@ -91,7 +94,8 @@ public static class Dumper
                 if (ipcNamespace is { } ipcId)
                     sharedBytes += IpcNamespaceDumper.WriteImages(pid, ipcId, request.ImagesDir, () => nextPagesId++, log);
                 files.WriteImages();
-                ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root);
+                cgroups.WriteImage(request.ImagesDir);
+                ImageSetWriter.WriteTree(request.ImagesDir, tree.Pstree, ids.Root, cgroups.OwnSet);
                 log.Info($"images written at {clock.Elapsed.TotalMilliseconds:F2} ms");
 
                 if (request.LeaveStopped)

@@ -22,7 +22,8 @@ internal static class ImageSetWriter
         ImageWriter.WriteFile(Path.Combine(dir, $"core-{pid}.img"), ImageKinds.Core, [core]);
 
     /// <param name="pstree">One entry per process, zombies included, parents before children.</param>
-    public static void WriteTree(string dir, IEnumerable<pstree_entry> pstree, task_kobj_ids_entry rootIds)
+    /// <param name="rootCgroupSet">The cgroup set of the dumping tool, which the cores' cg_set may name.</param>
+    public static void WriteTree(string dir, IEnumerable<pstree_entry> pstree, task_kobj_ids_entry rootIds, uint rootCgroupSet)
     {
         ImageWriter.WriteFile(Path.Combine(dir, "pstree.img"), ImageKinds.Pstree, pstree);
         ImageWriter.WriteFile(Path.Combine(dir, "inventory.img"), ImageKinds.Inventory,
@@ -33,6 +34,7 @@ internal static class ImageSetWriter
                 FdinfoPerId = true,
                 RootIds = rootIds,
                 NsPerId = true,
+                RootCgSet = rootCgroupSet,
                 Lsmtype = lsmtype.NoLsm,
                 DumpCriuRunId = Guid.NewGuid().ToString(),
             },

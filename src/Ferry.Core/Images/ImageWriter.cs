@@ -13,8 +13,13 @@ public sealed class ImageWriter : IDisposable
     /// <summary>Permissions of every image file Ferry creates: images hold memory contents and credentials.</summary>
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
+    /// <summary>Entries gather in a pooled buffer of this size and reach the stream in few large writes.</summary>
+    const int BufferSize = 64 * 1024;
+
     private readonly Stream stream;
     private readonly bool leaveOpen;
+    private byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    private int buffered;
     private long index;
 
     /// <summary>Creates (or truncates) <paramref name="path"/> with mode 0600 and writes the magic.</summary>
@@ -40,7 +45,7 @@ public sealed class ImageWriter : IDisposable
                 break;
         }
         BinaryPrimitives.WriteUInt32LittleEndian(magic[used..], kind.Magic);
-        stream.Write(magic[..(used + 4)]);
+        Append(magic[..(used + 4)]);
     }
 
     public ImageKind Kind { get; }
@@ -72,36 +77,69 @@ public sealed class ImageWriter : IDisposable
             throw new ArgumentException($"{expected.Name} declares {length} payload bytes, got {extra.Length}", nameof(extra));
 
         int size = message.CalculateSize();
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(size + 4);
+        if (size + 4 > buffer.Length - buffered) Flush();
+        byte[]? large = size + 4 > buffer.Length ? ArrayPool<byte>.Shared.Rent(size + 4) : null;
         try
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)size);
-            message.WriteTo(buffer.AsSpan(4, size));
-            if (!expected.HasRequiredFields(buffer.AsSpan(4, size)))
+            var framed = (large ?? buffer).AsSpan(large is null ? buffered : 0, size + 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(framed, (uint)size);
+            message.WriteTo(framed[4..]);
+            if (!expected.HasRequiredFields(framed[4..]))
                 throw new ArgumentException($"{expected.Name} lacks required fields", nameof(message));
-            stream.Write(buffer, 0, size + 4);
+            if (large is null) buffered += framed.Length;
+            else stream.Write(framed);
+        }
+        finally
+        {
+            if (large is not null) ArrayPool<byte>.Shared.Return(large);
+        }
+        Append(extra);
+        index++;
+    }
+
+    void Append(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length > buffer.Length - buffered) Flush();
+        if (bytes.Length > buffer.Length)
+        {
+            stream.Write(bytes);
+            return;
+        }
+        bytes.CopyTo(buffer.AsSpan(buffered));
+        buffered += bytes.Length;
+    }
+
+    void Flush()
+    {
+        stream.Write(buffer, 0, buffered);
+        buffered = 0;
+    }
+
+    /// <summary>Writes what is buffered, then closes the stream unless it was left open.</summary>
+    public void Dispose()
+    {
+        if (buffer.Length == 0) return;
+        try
+        {
+            Flush();
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            buffer = [];
+            if (!leaveOpen)
+                stream.Dispose();
         }
-        stream.Write(extra);
-        index++;
     }
 
-    public void Dispose()
-    {
-        if (!leaveOpen)
-            stream.Dispose();
-    }
-
-    internal static FileStream CreateFile(string path, int bufferSize = 64 * 1024)
+    /// <summary>A new (or truncated) 0600 image file, unbuffered: its writers buffer themselves.</summary>
+    internal static FileStream CreateFile(string path)
     {
         var options = new FileStreamOptions
         {
             Mode = System.IO.FileMode.Create,
             Access = FileAccess.Write,
-            BufferSize = bufferSize,
+            BufferSize = 0,
         };
         if (OperatingSystem.IsWindows())
             return new FileStream(path, options);

@@ -34,7 +34,7 @@ public sealed class PagesWriter : IDisposable
         this.pagemapPath = pagemapPath;
         this.pagesId = pagesId;
         buffer = GC.AllocateUninitializedArray<byte>(bufferSize);
-        pagesFile = ImageWriter.CreateFile(pagesPath, bufferSize: 0);
+        pagesFile = ImageWriter.CreateFile(pagesPath);
         pages = pagesFile.SafeFileHandle;
     }
 

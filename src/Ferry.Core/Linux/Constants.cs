@@ -203,4 +203,6 @@ public static class Sockets
 public static class Mounts
 {
     public const int MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REC = 0x4000, MS_PRIVATE = 0x40000;
+    /// <summary>umount2(2): detach now, finish when no longer busy.</summary>
+    public const int MNT_DETACH = 2;
 }

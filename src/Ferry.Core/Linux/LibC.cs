@@ -136,4 +136,10 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc")]
     public static partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mount(string source, string target, string fstype, nuint flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int umount2(string target, int flags);
 }

@@ -98,6 +98,9 @@ public sealed class DumpSet
     /// <summary>filelocks.img: the flock, POSIX and OFD locks each process takes again on one of its descriptors.</summary>
     public IReadOnlyList<file_lock_entry> FileLocks { get; private init; } = [];
 
+    /// <summary>cgroup.img: the cgroup sets the tasks' cores name; null when the tree was in the dumping tool's cgroups.</summary>
+    public cgroup_entry? Cgroups { get; private init; }
+
     public string PathOf(string image) => Path.Combine(Directory, image);
 
     public static DumpSet Load(string directory)
@@ -171,6 +174,7 @@ public sealed class DumpSet
         {
             FileLocks = LoadFileLocks(set, tasks),
             Terminals = Resources.Terminals.TerminalImages.Load(set, files),
+            Cgroups = LoadCgroups(set, inventory, tasks),
             IpcNamespace = inventory.RootIds is { } dumper && tasks[0].Ids.IpcNsId != dumper.IpcNsId
                 ? Resources.Ipc.IpcNamespaceImages.Load(set, tasks[0].Ids.IpcNsId) : null,
         };
@@ -194,6 +198,42 @@ public sealed class DumpSet
             locks.Add(fileLock);
         }
         return locks;
+    }
+
+    /// <summary>cgroup.img, when there is one: every set a thread names is in it (or is the dumping tool's own).</summary>
+    static cgroup_entry? LoadCgroups(Loader set, inventory_entry inventory, List<TaskImages> tasks)
+    {
+        var entries = set.Entries(ImageNames.Cgroup, ImageKinds.Cgroup, optional: true);
+        if (entries.Count > 1)
+            throw set.Defect(ImageNames.Cgroup, entries[1].Offset, "one cgroup entry");
+        var image = entries.Count == 1 ? entries[0].As<cgroup_entry>() : null;
+        var known = image?.Sets.Select(s => s.Id).ToHashSet() ?? [];
+        foreach (var set1 in image?.Sets ?? [])
+            foreach (var member in set1.Ctls)
+                if (!member.Path.StartsWith('/') || member.Path.Split('/').Contains(".."))
+                    throw set.Defect(ImageNames.Cgroup, 0, $"absolute cgroup paths without '..', set {set1.Id} has '{member.Path}'");
+        foreach (var dir in image?.Controllers.SelectMany(c => c.Dirs) ?? [])
+            CheckCgroupDir(set, dir);
+        foreach (var task in tasks)
+            foreach (var thread in task.Threads)
+            {
+                var id = Resources.Cgroups.CgroupRestorer.SetOf(thread);
+                if (id != 0 && id != inventory.RootCgSet && !known.Contains(id))
+                    throw set.Defect($"core-{task.Pid}.img", 0, $"cg_set {id} to be one of cgroup.img's sets{(image is null ? " (there is no cgroup.img)" : "")}");
+            }
+        return image;
+    }
+
+    /// <summary>Directory and property names stay inside the cgroup they belong to.</summary>
+    static void CheckCgroupDir(Loader set, cgroup_dir_entry dir)
+    {
+        if (dir.DirName.Length == 0 || dir.DirName.Split('/').Contains(".."))
+            throw set.Defect(ImageNames.Cgroup, 0, $"cgroup directory names without '..', found '{dir.DirName}'");
+        foreach (var property in dir.Properties)
+            if (property.Name.Length == 0 || property.Name.Contains('/') || property.Name is "." or "..")
+                throw set.Defect(ImageNames.Cgroup, 0, $"cgroup property file names, found '{property.Name}' in {dir.DirName}");
+        foreach (var child in dir.Children)
+            CheckCgroupDir(set, child);
     }
 
     /// <summary>Reads image files of one directory and checks each is of the expected kind.</summary>

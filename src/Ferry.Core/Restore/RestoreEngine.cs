@@ -1,6 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Linux;
 using Ferry.Namespaces;
+using Ferry.Resources.Cgroups;
 using Ferry.Resources.Ipc;
 using Ferry.Restore.Husk;
 using Ferry.Tracing;
@@ -62,6 +63,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         var fileTables = new HashSet<uint>();
         var restorers = new List<TaskRestorer>();
         var ipc = set.IpcNamespace is { } ipcImages ? new IpcNamespaceRestorer(ipcImages, log) : null;
+        using var cgroups = CgroupRestorer.For(set, request.Cgroups, log);
         HuskTree tree;
         try
         {
@@ -70,6 +72,8 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
                 // The tree's own IPC namespace (made fresh with the root's husk) gets its objects before any shmat.
                 if (restorers.Count == 0)
                     ipc?.Populate(process.Leader.Pid);
+                cgroups?.EnterProcess(process.Leader, CgroupRestorer.SetOf(process.Images.Threads[0]),
+                    process.MemoryFrom is { } parent ? CgroupRestorer.SetOf(parent.Threads[0]) : cgroups.RootSet);
                 var restorer = new TaskRestorer(process, set, shared, fileTables.Add(process.Images.Ids.FilesId), log);
                 restorers.Add(restorer);
                 restorer.RestoreMemory();
@@ -83,8 +87,14 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
         try
         {
             using (shared)
+            {
+                if (cgroups is not null)
+                    foreach (var process in tree.Processes)
+                        for (var i = 1; i < process.Threads.Count; i++)
+                            cgroups.EnterThread(process.Threads[i], CgroupRestorer.SetOf(process.Images.Threads[i]), CgroupRestorer.SetOf(process.Images.Threads[0]));
                 foreach (var restorer in restorers)
                     restorer.Rebuild();
+            }
             ipc?.Finish(tree.Processes[0].Leader.Pid);
             Resources.Files.RegularFiles.RemoveLinkRemaps(set);
             if (request.PidFile is { } pidFile)

@@ -12,6 +12,8 @@ public sealed record RestoreRequest(string ImagesDir)
     public bool ShellJob { get; init; }
     public TcpPolicy Tcp { get; init; } = TcpPolicy.Refuse;
     public PidNamespaceMode PidNamespace { get; init; } = PidNamespaceMode.Host;
+    /// <summary>What to do with the tasks' cgroups (`--manage-cgroups`); CRIU's default is Soft.</summary>
+    public Resources.Cgroups.CgroupMode Cgroups { get; init; } = Resources.Cgroups.CgroupMode.Soft;
 }
 
 public enum PidNamespaceMode

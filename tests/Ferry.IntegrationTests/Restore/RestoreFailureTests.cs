@@ -83,6 +83,26 @@ public class RestoreFailureTests
     }
 
     [CriuVectorFact]
+    public void A_cgroup_directory_name_climbing_out_of_its_hierarchy_is_refused_before_anything_is_made()
+    {
+        using var vector = CriuVector.Prepare("counter-static");
+        var image = new Ferry.Images.Protos.cgroup_entry
+        {
+            Controllers = { new Ferry.Images.Protos.cg_controller_entry { Cnames = { "pids" }, Dirs = { new Ferry.Images.Protos.cgroup_dir_entry { DirName = "../../../tmp/ferry-escape" } } } },
+        };
+        Ferry.Images.ImageWriter.WriteFile(Path.Combine(vector.Images, "cgroup.img"), Ferry.Images.ImageKinds.Cgroup, [image]);
+
+        var restore = FerryBinary.Run("restore", "-D", vector.Images, "-d");
+
+        Assert.Equal(1, restore.ExitCode);
+        var line = Assert.Single(restore.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("cgroup.img", line);
+        Assert.Contains("'..'", line);
+        Assert.False(CriuVector.Exists(vector.Pid), "a process was created from a bad image set");
+        Assert.False(Directory.Exists("/tmp/ferry-escape"));
+    }
+
+    [CriuVectorFact]
     public void A_failure_midway_kills_and_reaps_the_half_built_process()
     {
         using var vector = CriuVector.Prepare("counter-static");
