@@ -42,13 +42,13 @@ internal static unsafe class PtyQueue
         }
     }
 
-    /// <summary>Writes <paramref name="data"/> into <paramref name="fd"/>; like CRIU, a terminal that takes less is not an error.</summary>
-    public static int Put(int fd, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Writes <paramref name="data"/> into <paramref name="fd"/>. Like CRIU, a terminal that takes less is no error:
+    /// a terminal never promised delivery, and the restore must not stop for it.
+    /// </summary>
+    public static void Put(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* p = data)
-        {
-            nint n = LibC.write(fd, p, (nuint)data.Length);
-            return n < 0 ? 0 : (int)n;
-        }
+            LibC.write(fd, p, (nuint)data.Length);
     }
 }

@@ -22,8 +22,6 @@ internal sealed class TerminalDumper : IDisposable
     /// <summary>One end of a pty as Ferry holds it to read its queue: its own copy, and the description's flags.</summary>
     sealed record PtyEnd(uint InfoId, uint Index, bool IsMaster, HeldFd Fd, int Flags);
 
-    public bool HasTerminals => _infos.Count > 0;
-
     /// <summary>Adds descriptor <paramref name="local"/> (a copy of fd of <paramref name="pid"/>) as terminal file <paramref name="id"/>.</summary>
     public void Add(FileTable files, uint id, string path, HeldFd local, in FileStatus st, uint flags, int pid, int mntId)
     {

@@ -167,7 +167,7 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
             while (true)
             {
                 var fd = HeldFd.Open(path, flags | OpenFlags.O_NOCTTY, $"a pty master for index {index}");
-                uint got = Index(fd.Fd, path);
+                uint got = PtyIndex.Of(fd.Fd, TerminalDriver.PtyMaster, path);
                 if (got == index)
                     return fd;
                 lower.Add(fd);
@@ -179,14 +179,6 @@ public sealed class TerminalRestorer(DumpSet set, bool shellJob, Log log) : IDis
         {
             foreach (var fd in lower) fd.Dispose();
         }
-    }
-
-    static unsafe uint Index(int fd, string path)
-    {
-        uint index;
-        if (TtyCalls.ioctl(fd, TtyIoctl.TIOCGPTN, &index) < 0)
-            throw LinuxException.FromLastError($"ioctl(TIOCGPTN) on {path}");
-        return index;
     }
 
     /// <summary>--shell-job: the terminal outside the tree becomes Ferry's standard input's terminal.</summary>
