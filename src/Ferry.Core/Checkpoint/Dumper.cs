@@ -69,6 +69,7 @@ public static class Dumper
                 var ids = new TaskIds();
                 var checkedProcesses = tree.Processes.Select(p => ProcessCollector.Check(p, ids, init is not null || namespaceInit)).ToList();
                 var ipcNamespace = IpcNamespaceDumper.Check(checkedProcesses, ids.Root);
+                Resources.Terminals.TerminalCheck.Refuse(checkedProcesses, request.ShellJob);
 
                 files = new FileTable(request.ImagesDir, request.GhostLimit)
                 {
@@ -126,6 +127,8 @@ public static class Dumper
             }
             finally
             {
+                if (!killed) files?.Terminals.GiveBackQueuedData();
+                files?.Terminals.Dispose();
                 if (!killed) Release(seized.Tasks, log);
                 log.Info($"released the tree of {pid} after {clock.Elapsed.TotalMilliseconds:F2} ms ({end})");
             }

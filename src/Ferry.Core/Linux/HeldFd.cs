@@ -25,5 +25,13 @@ public sealed class HeldFd : SafeHandleMinusOneIsInvalid
         return new HeldFd(fd);
     }
 
+    /// <summary>A second descriptor of the same open file description (close-on-exec).</summary>
+    public static HeldFd Duplicate(int fd, string what)
+    {
+        int copy = FileCalls.fcntl(fd, OpenFlags.F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) throw LinuxException.FromLastError($"fcntl(F_DUPFD_CLOEXEC) of {what}");
+        return new HeldFd(copy);
+    }
+
     protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
 }

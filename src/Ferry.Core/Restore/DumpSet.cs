@@ -92,6 +92,9 @@ public sealed class DumpSet
     /// <summary>CLOCK_MONOTONIC and CLOCK_BOOTTIME at dump time (timens-0.img), or null when not dumped.</summary>
     public timens_entry? Clocks { get; }
 
+    /// <summary>tty-info.img and tty-data.img: the terminals behind the TTY files.</summary>
+    public Resources.Terminals.TerminalImages Terminals { get; private init; } = Resources.Terminals.TerminalImages.None;
+
     /// <summary>filelocks.img: the flock, POSIX and OFD locks each process takes again on one of its descriptors.</summary>
     public IReadOnlyList<file_lock_entry> FileLocks { get; private init; } = [];
 
@@ -170,6 +173,7 @@ public sealed class DumpSet
         return new DumpSet(Path.GetFullPath(directory), inventory, tasks, files, pipeData, remaps, ghosts, clocks, zombies, sharedMemory)
         {
             FileLocks = LoadFileLocks(set, tasks),
+            Terminals = Resources.Terminals.TerminalImages.Load(set, files),
             Cgroups = LoadCgroups(set, inventory, tasks),
             IpcNamespace = inventory.RootIds is { } dumper && tasks[0].Ids.IpcNsId != dumper.IpcNsId
                 ? Resources.Ipc.IpcNamespaceImages.Load(set, tasks[0].Ids.IpcNsId) : null,

@@ -59,7 +59,7 @@ public sealed class RestoreEngine(RestoreRequest request, Log log)
     /// </summary>
     HuskTree Rebuild(DumpSet set, Tracer tracer, PidNamespaceSession? session, bool namespaceInit)
     {
-        var shared = new SharedObjects(set);
+        var shared = new SharedObjects(set, request.ShellJob, log);
         var fileTables = new HashSet<uint>();
         var restorers = new List<TaskRestorer>();
         var ipc = set.IpcNamespace is { } ipcImages ? new IpcNamespaceRestorer(ipcImages, log) : null;

@@ -30,7 +30,7 @@ public static class RestoreSupport
                 var file = set.Files[fd.Id];
                 if (file.Type is fd_types.Unixsk or fd_types.Inetsk or fd_types.Packetsk or fd_types.Netlinksk)
                     Need("sockets", $"fd {fd.Fd} of pid {task.Pid} is {file.Type}");
-                else if (file.Type is not (fd_types.Reg or fd_types.Pipe or fd_types.Fifo or fd_types.Memfd or fd_types.Pidfd) && !Resources.Files.AnonInodeFiles.IsAnonKind(file.Type))
+                else if (file.Type is not (fd_types.Reg or fd_types.Pipe or fd_types.Fifo or fd_types.Memfd or fd_types.Pidfd or fd_types.Tty) && !Resources.Files.AnonInodeFiles.IsAnonKind(file.Type))
                     Need($"{file.Type} files", $"fd {fd.Fd} of pid {task.Pid}");
             }
         }

@@ -16,8 +16,10 @@ public sealed class SharedObjects : IDisposable
     readonly Dictionary<uint, HeldFd> _files = new();
     readonly Dictionary<ulong, HeldFd> _memory = new();
 
-    public SharedObjects(DumpSet set)
+    /// <param name="shellJob">--shell-job: the terminal the tree had outside itself becomes Ferry's own.</param>
+    public SharedObjects(DumpSet set, bool shellJob = false, Diagnostics.Log? log = null)
     {
+        Terminals = new(set, shellJob, log ?? Diagnostics.Log.Quiet);
         Pipes = new(set);
         Fifos = new(set);
         Ghosts = new(set);
@@ -31,6 +33,7 @@ public sealed class SharedObjects : IDisposable
     public GhostFiles Ghosts { get; }
     public Resources.Pidfds.PidfdRestorer Pidfds { get; }
     public MemfdInodes Memfds { get; }
+    public Resources.Terminals.TerminalRestorer Terminals { get; }
 
     /// <summary>Ferry's descriptor of file <paramref name="id"/>, opened by <paramref name="open"/> the first time.</summary>
     public HeldFd File(uint id, Func<HeldFd> open)
@@ -54,5 +57,6 @@ public sealed class SharedObjects : IDisposable
         Ghosts.Dispose();
         Pidfds.Dispose();
         Memfds.Dispose();
+        Terminals.Dispose();
     }
 }

@@ -52,6 +52,7 @@ public sealed class TaskRestorer(HuskProcess process, DumpSet set, SharedObjects
 
         using var scratch = task.MapScratch();
         new MmMapRestorer(task, images, set, fds, scratch, log).Restore();
+        shared.Terminals.RestoreControllingTerminal(task, images.Process, fds, scratch);
         if (ownsFileTable)
             new FileRestorer(task, images, set, shared, fds, scratch, log).Restore();
         var properties = new TaskPropertiesRestorer(task, images, set, fds, scratch, log);

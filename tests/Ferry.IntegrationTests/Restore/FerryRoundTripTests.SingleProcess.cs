@@ -201,7 +201,7 @@ public partial class FerryRoundTripTests
 
     static string LogOf(string path) => File.Exists(path) ? File.ReadAllText(path) : "(no log)";
 
-    static FerryBinary.Result RunCriu(params string[] args)
+    internal static FerryBinary.Result RunCriu(params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo(CriuBinaryFactAttribute.Path!) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args) start.ArgumentList.Add(arg);

@@ -47,17 +47,12 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 FdTargetKind.Socket => "a socket",
                 FdTargetKind.AnonInode when AnonInodeFiles.Kind(fd.AnonName) is null && !Pidfds.PidfdDumper.IsPidfd(fd) => $"an {fd.AnonName ?? "anonymous inode"} descriptor",
                 FdTargetKind.Other => $"'{fd.Target}'",
-                FdTargetKind.Path when IsTerminal(fd.Path) => $"a terminal ({fd.Path})",
                 _ => null,
             };
             if (kind is not null)
                 throw new FerryException($"process {pid} has fd {fd.Fd} open on {kind}, which ferry cannot checkpoint yet; the process was left running untouched");
         }
     }
-
-    static bool IsTerminal(string path) =>
-        path.StartsWith("/dev/pts/", StringComparison.Ordinal) || path is "/dev/tty" or "/dev/ptmx" or "/dev/console"
-        || (path.StartsWith("/dev/tty", StringComparison.Ordinal));
 
     (fd_types Type, uint Id) Describe(FdEntry fd, FdInfo info, HeldFd local, in FileStatus st)
     {
@@ -72,6 +67,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             : Pidfds.PidfdDumper.IsPidfd(fd) ? fd_types.Pidfd
             : Memfd.MemfdDumper.IsMemfd(fd.Path) ? fd_types.Memfd
             : st.Type == FileStatus.S_IFIFO ? fd_types.Fifo
+            : st.Type == FileStatus.S_IFCHR && Terminals.TerminalDriver.Of(st.st_rdev) is not null ? fd_types.Tty
             : st.Type is FileStatus.S_IFREG or FileStatus.S_IFDIR or FileStatus.S_IFCHR or FileStatus.S_IFBLK or FileStatus.S_IFLNK ? fd_types.Reg
             : throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Target} (mode {Convert.ToString(st.st_mode, 8)}), which ferry cannot checkpoint yet; the process was left running untouched");
 
@@ -115,6 +111,9 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                     Type = type, Id = id,
                     Pidfd = Pidfds.PidfdDumper.Entry(pid, fd, info, id, flags, FileOwner.Read(local.Fd, flags), files.TreePids),
                 });
+                break;
+            case fd_types.Tty:
+                files.Terminals.Add(files, id, fd.Path, local, st, flags, pid, info.MntId);
                 break;
             case fd_types.Memfd:
                 files.Memfds.AddFile(files, id, fd.Path, local.Fd, st, flags, (ulong)info.Pos);

@@ -28,7 +28,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
                 return Open(file);
             });
             fds.Install(local.Fd, (int)fd.Fd, (fd.Flags & OpenFlags.FD_CLOEXEC) != 0);
-            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Pidfd?.Fown ?? AnonInodeFiles.Owner(file), scratch);
+            FileOwner.Restore(task, (int)fd.Fd, file.Reg?.Fown ?? file.Pipe?.Fown ?? file.Pidfd?.Fown ?? file.Tty?.Fown ?? AnonInodeFiles.Owner(file), scratch);
             log.Debug($"pid {task.Pid}: fd {fd.Fd} <- {Describe(file)}");
         }
         foreach (var (epfd, epoll) in epolls)
@@ -43,6 +43,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
         fd_types.Fifo => shared.Fifos.Open(file.Fifo),
         fd_types.Memfd => shared.Memfds.OpenDescriptor(file.Memfd),
         fd_types.Pidfd => shared.Pidfds.Open(file.Pidfd, task),
+        fd_types.Tty => shared.Terminals.Open(file.Tty, task, scratch),
         _ when AnonInodeFiles.IsAnonKind(file.Type) => AnonInodeFiles.Open(file, new Inotify.WatchedInodes(set, shared.Ghosts)),
         _ => throw new FerryException($"file {file.Id} of pid {task.Pid} is a {file.Type}; restoring that kind is not supported yet"),
     };
@@ -62,6 +63,7 @@ public sealed class FileRestorer(TracedTask task, TaskImages images, DumpSet set
     {
         fd_types.Reg => $"{file.Reg.Name} (flags 0x{file.Reg.Flags:x}, pos {file.Reg.Pos})",
         fd_types.Pipe => $"pipe:[{file.Pipe.PipeId}] (flags 0x{file.Pipe.Flags:x})",
+        fd_types.Tty => $"tty {file.Tty.TtyInfoId} (flags 0x{file.Tty.Flags:x})",
         _ => file.Type.ToString(),
     };
 }

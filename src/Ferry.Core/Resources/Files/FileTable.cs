@@ -38,6 +38,7 @@ internal sealed class FileTable
     public List<(pipe_data_entry Entry, byte[] Data)> FifoData { get; } = new();
     public List<remap_file_path_entry> Remaps { get; } = new();
     public Memfd.MemfdDumper Memfds { get; }
+    public Terminals.TerminalDumper Terminals { get; } = new();
     readonly HashSet<uint> _pipesWithData = new();
     readonly HashSet<uint> _fifosWithData = new();
 
@@ -169,11 +170,15 @@ internal sealed class FileTable
     public bool HasPipeData(uint pipeId) => _pipesWithData.Contains(pipeId);
     public bool HasFifoData(uint pipeId) => _fifosWithData.Contains(pipeId);
 
-    /// <summary>files.img, pipes-data.img, fifo-data.img, remap-fpath.img and filelocks.img (all but the first only when they have entries).</summary>
+    /// <summary>
+    /// files.img, pipes-data.img, fifo-data.img, remap-fpath.img, filelocks.img and the terminal images (all but the
+    /// first only when they have entries); last of the dump, as it takes the bytes queued in ptys out of them.
+    /// </summary>
     public void WriteImages()
     {
         ImageWriter.WriteFile(Path.Combine(_imagesDir, "files.img"), ImageKinds.Files, Entries);
         Memfds.WriteImage();
+        Terminals.WriteImages(_imagesDir);
         WriteData("pipes-data.img", ImageKinds.PipesData, PipeData);
         WriteData("fifo-data.img", ImageKinds.FifoData, FifoData);
         if (Remaps.Count > 0)
