@@ -12,8 +12,12 @@ namespace Ferry.Tracing;
 public sealed unsafe class TracedTask
 {
     readonly Tracer _tracer;
-    UserRegs? _regs; // the kernel's copies while stopped (saves a ptrace call per remote syscall); dropped whenever the task runs
+    // The task's own registers and signal mask while stopped (saves a ptrace call per remote syscall); dropped
+    // whenever the task runs. After remote syscalls the kernel holds their registers (_regsInjected) and signal mask
+    // (_maskInjected) instead, and these are what PutBackOwnState writes back.
+    UserRegs? _regs;
     ulong? _sigMask;
+    bool _regsInjected, _maskInjected;
     ulong? _syscallInstruction;
     bool _interruptSent;
 
@@ -66,12 +70,12 @@ public sealed unsafe class TracedTask
         set => _syscallInstruction = value;
     }
 
+    /// <summary>The task's own registers (never those of a remote syscall in progress).</summary>
     public UserRegs GetRegisters() => OnThread(() =>
     {
         RequireStopped();
         if (_regs is { } cached) return cached;
-        UserRegs regs;
-        Call(Ptrace.GETREGS, 0, (nint)(&regs), "PTRACE_GETREGS");
+        var regs = ReadKernelRegisters();
         _regs = regs;
         return regs;
     });
@@ -79,10 +83,11 @@ public sealed unsafe class TracedTask
     public void SetRegisters(UserRegs regs) => OnThread(() =>
     {
         RequireStopped();
+        // Written at once (a remote syscall's signal mask may stay), so the kernel's checks fail here, not at a later resume.
+        _regsInjected = false;
         _regs = null;
-        var copy = regs;
-        Call(Ptrace.SETREGS, 0, (nint)(&copy), "PTRACE_SETREGS");
-        _regs = copy;
+        WriteKernelRegisters(regs);
+        _regs = regs;
     });
 
     /// <summary>The XSAVE area (NT_X86_XSTATE) in the kernel's standard (non-compacted) layout; its size comes from the kernel.</summary>
@@ -95,7 +100,7 @@ public sealed unsafe class TracedTask
 
     public void SetFpRegs(ReadOnlySpan<byte> fxsave) => SetRegSet(Ptrace.NT_PRFPREG, fxsave.ToArray(), "NT_PRFPREG");
 
-    /// <summary>The blocked-signal mask (kernel sigset: bit N-1 is signal N).</summary>
+    /// <summary>The task's own blocked-signal mask (kernel sigset: bit N-1 is signal N).</summary>
     public ulong GetSigMask() => OnThread(() =>
     {
         RequireStopped();
@@ -109,10 +114,10 @@ public sealed unsafe class TracedTask
     public void SetSigMask(ulong mask) => OnThread(() =>
     {
         RequireStopped();
+        _maskInjected = false;
         _sigMask = null;
-        var copy = mask;
-        Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&copy), "PTRACE_SETSIGMASK");
-        _sigMask = copy & ~(Signals.Bit(Signals.SIGKILL) | Signals.Bit(Signals.SIGSTOP)); // the kernel never blocks these
+        WriteKernelSigMask(mask);
+        _sigMask = mask & ~(Signals.Bit(Signals.SIGKILL) | Signals.Bit(Signals.SIGSTOP)); // the kernel never blocks these
     });
 
     /// <summary>The siginfo of the signal that caused the current stop.</summary>
@@ -150,6 +155,7 @@ public sealed unsafe class TracedTask
     public PtraceSyscallInfo GetSyscallInfo() => OnThread(() =>
     {
         RequireStopped();
+        PutBackOwnState(); // its instruction and stack pointers are read from the registers the kernel holds
         PtraceSyscallInfo info;
         Call(Ptrace.GET_SYSCALL_INFO, sizeof(PtraceSyscallInfo), (nint)(&info), "PTRACE_GET_SYSCALL_INFO");
         return info;
@@ -188,6 +194,7 @@ public sealed unsafe class TracedTask
     public void SingleStep() => OnThread(() =>
     {
         RequireStopped();
+        PutBackOwnState();
         Step("single-step");
     });
 
@@ -200,6 +207,7 @@ public sealed unsafe class TracedTask
         RequireStopped();
         if (signal != 0 && !InSignalDeliveryStop)
             throw new InvalidOperationException($"{this} is in {LastStop}, not a signal-delivery stop: the kernel would ignore signal {signal}");
+        PutBackOwnState();
         Resume(Ptrace.CONT, signal, "PTRACE_CONT");
     });
 
@@ -291,6 +299,7 @@ public sealed unsafe class TracedTask
     {
         RequireAttached();
         if (!IsStopped) Interrupt();
+        PutBackOwnState();
         var passNow = signal != 0 && InSignalDeliveryStop;
         Call(Ptrace.DETACH, 0, passNow ? signal : 0, "PTRACE_DETACH");
         Forget();
@@ -325,10 +334,13 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// Runs a system call in the task and returns its raw result (a negative errno on failure). Uses
-    /// <see cref="SyscallInstruction"/>. The task's registers (including orig_rax and a pending -ERESTART* rax,
-    /// so an interrupted syscall still restarts) and signal mask are restored afterwards. All signals but SIGTRAP are blocked
-    /// while the call runs, so a pending signal cannot be delivered into the injected context; hence changing the
-    /// signal mask must be done with SetSigMask, not with a remote rt_sigprocmask.
+    /// <see cref="SyscallInstruction"/>. All signals but SIGTRAP are blocked while the call runs, so a pending signal
+    /// cannot be delivered into the injected context; hence changing the signal mask must be done with SetSigMask, not
+    /// with a remote rt_sigprocmask. The task's own registers (including orig_rax and a pending -ERESTART* rax, so an
+    /// interrupted syscall still restarts) and signal mask are written back lazily: consecutive remote syscalls share
+    /// one save and one write-back, which comes before anything that lets the task run (Continue, SingleStep,
+    /// Detach), with SetRegisters/SetSigMask, and at once when a remote syscall fails to complete. GetRegisters and
+    /// GetSigMask always give the task's own.
     /// </summary>
     public long Syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) =>
         OnThread(() => Inject(SyscallInstruction, nr, a1, a2, a3, a4, a5, a6));
@@ -353,12 +365,16 @@ public sealed unsafe class TracedTask
     long Inject(ulong instruction, long nr, long a1, long a2, long a3, long a4, long a5, long a6)
     {
         RequireStopped();
-        var saved = GetRegisters();
-        var savedMask = GetSigMask();
-        // Everything but SIGTRAP: the step ends with a forced SIGTRAP, and the kernel resets the handler of a forced
-        // signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
-        SetSigMask(~Signals.Bit(Signals.SIGTRAP));
-        var injected = saved;
+        var own = GetRegisters();
+        if (!_maskInjected)
+        {
+            GetSigMask(); // cached, to be written back
+            // Everything but SIGTRAP: the step ends with a forced SIGTRAP, and the kernel resets the handler of a
+            // forced signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
+            WriteKernelSigMask(~Signals.Bit(Signals.SIGTRAP));
+            _maskInjected = true;
+        }
+        var injected = own;
         injected.rip = instruction;
         injected.rax = (ulong)nr;
         injected.orig_rax = ulong.MaxValue; // -1: no syscall-restart processing of the injected registers
@@ -370,23 +386,47 @@ public sealed unsafe class TracedTask
         injected.r9 = (ulong)a6;
         try
         {
-            SetRegisters(injected);
+            _regsInjected = true;
+            WriteKernelRegisters(injected);
             Step($"remote {Sys.Name(nr)}");
-            var after = GetRegisters();
+            var after = ReadKernelRegisters();
             if (after.rip != instruction + 2)
                 throw new TracingException(
                     $"remote {Sys.Name(nr)} in {this}: rip 0x{after.rip:x} after the step, expected 0x{instruction + 2:x} (is there a syscall instruction at 0x{instruction:x}?)");
             return (long)after.rax;
         }
-        finally
+        catch
         {
-            if (IsStopped)
-            {
-                SetRegisters(saved);
-                SetSigMask(savedMask);
-            }
+            if (IsStopped) PutBackOwnState();
+            throw;
         }
     }
+
+    /// <summary>After remote syscalls: writes the task's own registers and signal mask back into the kernel.</summary>
+    void PutBackOwnState()
+    {
+        if (_regsInjected)
+        {
+            _regsInjected = false;
+            WriteKernelRegisters(_regs!.Value);
+        }
+        if (_maskInjected)
+        {
+            _maskInjected = false;
+            WriteKernelSigMask(_sigMask!.Value);
+        }
+    }
+
+    UserRegs ReadKernelRegisters()
+    {
+        UserRegs regs;
+        Call(Ptrace.GETREGS, 0, (nint)(&regs), "PTRACE_GETREGS");
+        return regs;
+    }
+
+    void WriteKernelRegisters(UserRegs regs) => Call(Ptrace.SETREGS, 0, (nint)(&regs), "PTRACE_SETREGS");
+
+    void WriteKernelSigMask(ulong mask) => Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&mask), "PTRACE_SETSIGMASK");
 
     /// <summary>
     /// The address of a `syscall` instruction (0f 05) in the task: in its [vdso] when it has one (unless
@@ -418,8 +458,11 @@ public sealed unsafe class TracedTask
 
     void Resume(int request, int signal, string name)
     {
-        _regs = null;
-        _sigMask = null;
+        if (!(_regsInjected || _maskInjected)) // else a remote syscall's step: the task's own state is still to be written back
+        {
+            _regs = null;
+            _sigMask = null;
+        }
         IsStopped = false;
         Call(request, 0, signal, name);
     }
@@ -463,6 +506,7 @@ public sealed unsafe class TracedTask
         IsStopped = false;
         _regs = null;
         _sigMask = null;
+        _regsInjected = _maskInjected = false;
         Memory.Dispose(); // closes /proc/PID/mem; it reopens if read again later
         _tracer.Forget(this);
     }
