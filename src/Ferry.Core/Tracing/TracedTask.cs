@@ -195,7 +195,7 @@ public sealed unsafe class TracedTask
     {
         RequireStopped();
         PutBackOwnState();
-        Step("single-step");
+        RunToTrap(Ptrace.SINGLESTEP, "single-step");
     });
 
     /// <summary>
@@ -357,6 +357,55 @@ public sealed unsafe class TracedTask
         return result;
     }
 
+    /// <summary>
+    /// Runs <paramref name="calls"/> one after another in a single resume of the task and returns their raw results
+    /// (each a negative errno on failure; every call runs, whatever the ones before returned). For many calls whose
+    /// arguments are known beforehand: one round trip instead of one per call. The program runs in an executable
+    /// area of <paramref name="scratch"/> (mapped on its first batch; the scratch must belong to this task's process);
+    /// as with <see cref="Syscall"/>, all signals but SIGTRAP are blocked meanwhile and the task's own registers and
+    /// mask are written back lazily, at once when the batch fails to complete.
+    /// </summary>
+    public long[] SyscallBatch(RemoteScratch scratch, IReadOnlyList<RemoteCall> calls) => OnThread(() =>
+    {
+        RequireStopped();
+        if (calls.Count == 0) return [];
+        var (code, results) = scratch.BatchArea(calls.Count);
+        var (program, end) = SyscallProgram.Build(calls, results);
+        if (program.Length > RemoteScratch.BatchCodeSize)
+            throw new ArgumentException($"{calls.Count} remote syscalls make {program.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
+        Memory.Write(code, program);
+        var what = $"a batch of {calls.Count} remote syscalls ({Sys.Name(calls[0].Nr)}, ...)";
+        try
+        {
+            WriteKernelRegisters(InjectedRegisters(code));
+            RunToTrap(Ptrace.CONT, what);
+            var after = ReadKernelRegisters();
+            if (after.rip != code + (ulong)end)
+                throw new TracingException($"{what} in {this}: stopped at rip 0x{after.rip:x}, expected 0x{code + (ulong)end:x}");
+        }
+        catch
+        {
+            if (IsStopped) PutBackOwnState();
+            throw;
+        }
+        var values = new long[calls.Count];
+        Memory.Read(results, MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    });
+
+    /// <summary>
+    /// Like SyscallBatch, but the first call with a negative result throws LinuxException ("remote NAME for pid N
+    /// failed: EXXX"); the calls after it have run too.
+    /// </summary>
+    public long[] SyscallBatchOrThrow(RemoteScratch scratch, IReadOnlyList<RemoteCall> calls)
+    {
+        var results = SyscallBatch(scratch, calls);
+        for (var i = 0; i < results.Length; i++)
+            if (results[i] < 0 && results[i] >= -4095)
+                throw new LinuxException($"remote {Sys.Name(calls[i].Nr)}", Tid, (int)-results[i]);
+        return results;
+    }
+
     /// <summary>Maps an anonymous read-write area in the task for syscall arguments; dispose it to unmap.</summary>
     public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size);
 
@@ -365,19 +414,8 @@ public sealed unsafe class TracedTask
     long Inject(ulong instruction, long nr, long a1, long a2, long a3, long a4, long a5, long a6)
     {
         RequireStopped();
-        var own = GetRegisters();
-        if (!_maskInjected)
-        {
-            GetSigMask(); // cached, to be written back
-            // Everything but SIGTRAP: the step ends with a forced SIGTRAP, and the kernel resets the handler of a
-            // forced signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
-            WriteKernelSigMask(~Signals.Bit(Signals.SIGTRAP));
-            _maskInjected = true;
-        }
-        var injected = own;
-        injected.rip = instruction;
+        var injected = InjectedRegisters(instruction);
         injected.rax = (ulong)nr;
-        injected.orig_rax = ulong.MaxValue; // -1: no syscall-restart processing of the injected registers
         injected.rdi = (ulong)a1;
         injected.rsi = (ulong)a2;
         injected.rdx = (ulong)a3;
@@ -386,9 +424,8 @@ public sealed unsafe class TracedTask
         injected.r9 = (ulong)a6;
         try
         {
-            _regsInjected = true;
             WriteKernelRegisters(injected);
-            Step($"remote {Sys.Name(nr)}");
+            RunToTrap(Ptrace.SINGLESTEP, $"remote {Sys.Name(nr)}");
             var after = ReadKernelRegisters();
             if (after.rip != instruction + 2)
                 throw new TracingException(
@@ -400,6 +437,28 @@ public sealed unsafe class TracedTask
             if (IsStopped) PutBackOwnState();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The task's own registers (saved, to be written back) with rip at <paramref name="rip"/> and orig_rax -1 (no
+    /// syscall-restart processing of injected registers), once the signal mask of remote syscalls is in place. The
+    /// caller writes them into the kernel.
+    /// </summary>
+    UserRegs InjectedRegisters(ulong rip)
+    {
+        var injected = GetRegisters();
+        if (!_maskInjected)
+        {
+            GetSigMask(); // cached, to be written back
+            // Everything but SIGTRAP: the run ends with a forced SIGTRAP, and the kernel resets the handler of a
+            // forced signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
+            WriteKernelSigMask(~Signals.Bit(Signals.SIGTRAP));
+            _maskInjected = true;
+        }
+        _regsInjected = true;
+        injected.rip = rip;
+        injected.orig_rax = ulong.MaxValue;
+        return injected;
     }
 
     /// <summary>After remote syscalls: writes the task's own registers and signal mask back into the kernel.</summary>
@@ -468,16 +527,17 @@ public sealed unsafe class TracedTask
     }
 
     /// <summary>
-    /// PTRACE_SINGLESTEP and wait for its SIGTRAP. A task seized while job-control stopped may have one more
-    /// PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one), or a stop signal sent to it
-    /// again while it was stopped; either comes before the step executes anything, so the step is repeated. A
-    /// stop signal swallowed this way is kept in JobStopSignal, so the task goes back into its stop on Detach.
+    /// PTRACE_SINGLESTEP (or PTRACE_CONT, to an int3) and wait for its SIGTRAP. A task seized while job-control
+    /// stopped may have one more PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one), or a
+    /// stop signal sent to it again while it was stopped; either comes before the step executes anything (or stops
+    /// the run in the middle, where resuming goes on), so the task is resumed again. A stop signal swallowed this
+    /// way is kept in JobStopSignal, so the task goes back into its stop on Detach.
     /// </summary>
-    void Step(string what)
+    void RunToTrap(int request, string what)
     {
         for (var attempt = 0; ; attempt++)
         {
-            Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
+            Resume(request, 0, request == Ptrace.CONT ? "PTRACE_CONT" : "PTRACE_SINGLESTEP");
             var status = Tracer.WaitFor(Tid);
             if (status.IsGone) throw Gone(status, $"during {what}");
             IsStopped = status.Stopped;

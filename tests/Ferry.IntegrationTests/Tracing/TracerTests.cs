@@ -354,6 +354,41 @@ public sealed class TracerTests(ITestOutputHelper output)
         Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
     }
 
+    /// <summary>
+    /// A batch runs every call in order in one resume (a failing one included) and returns each raw result; the
+    /// task's own registers and mask come back, and a second batch reuses the scratch's code area.
+    /// </summary>
+    [RootFact]
+    public void A_syscall_batch_returns_each_result_and_leaves_the_task_as_it_was()
+    {
+        const int SIGUSR1 = 10;
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var ownMask = BlockedSignals(target.Pid);
+        var parent = Environment.ProcessId;
+        long[] results;
+        using (var scratch = task.MapScratch())
+        {
+            results = task.SyscallBatch(scratch, [
+                new RemoteCall(Sys.getpid),
+                new RemoteCall(Sys.rt_sigaction, SIGUSR1, 0, scratch.At(64), Signals.KernelSigSetSize),
+                new RemoteCall(Sys.close, -1),
+                new RemoteCall(Sys.getppid),
+            ]);
+            Assert.Equal(target.Address("handler"), scratch.Read<KernelSigAction>(64).handler);
+            Assert.Equal([target.Pid, target.Pid], task.SyscallBatch(scratch, [new RemoteCall(Sys.gettid), new RemoteCall(Sys.getpid)]));
+        }
+        Assert.Equal([target.Pid, 0, -Errno.EBADF, parent], results);
+
+        var counterAddress = target.Address("counter");
+        var before = task.Memory.Read<ulong>(counterAddress);
+        task.Detach();
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+        using var memory = new RemoteMemory(target.Pid);
+        Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
+    }
+
     static string BlockedSignals(int pid) =>
         File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("SigBlk:", StringComparison.Ordinal));
 

@@ -59,8 +59,9 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
     }
 
     /// <summary>
-    /// prlimit64 per resource. Raising a hard limit needs CAP_SYS_RESOURCE, which this machine kind lacks: such a
-    /// limit stays as the husk has it and the restore goes on with a warning (CRIU does the same).
+    /// prlimit64 per resource the husk does not have already (it inherits Ferry's, mostly the dumped ones: the
+    /// husk's are read from here, without a remote call). Raising a hard limit needs CAP_SYS_RESOURCE, which this
+    /// machine kind lacks: such a limit stays as the husk has it and the restore goes on with a warning (CRIU does the same).
     /// </summary>
     public void RestoreLimits()
     {
@@ -70,6 +71,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
         for (int resource = 0; resource < limits.Count; resource++)
         {
             var wanted = new RLimit { rlim_cur = limits[resource].Cur, rlim_max = limits[resource].Max };
+            if (HuskLimit(resource) is { } current && current.rlim_cur == wanted.rlim_cur && current.rlim_max == wanted.rlim_max)
+                continue;
             scratch.Write(0, wanted);
             long result = task.Syscall(Sys.prlimit64, 0, resource, scratch.At(0), 0);
             if (result == -Errno.EPERM)
@@ -77,6 +80,13 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             else if (result < 0)
                 throw new FerryException($"rlimit {resource} of pid {task.Pid}: prlimit64 failed with {Errno.Name((int)-result)}");
         }
+    }
+
+    /// <summary>The husk's limit, by prlimit64 from here; null when the kernel does not say (a resource it lacks).</summary>
+    unsafe RLimit? HuskLimit(int resource)
+    {
+        RLimit current;
+        return LibC.syscall(Sys.prlimit64, task.Pid, resource, 0, (long)&current, 0, 0) == 0 ? current : null;
     }
 
     void WriteString(string value)
