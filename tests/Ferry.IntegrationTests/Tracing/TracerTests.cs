@@ -389,6 +389,35 @@ public sealed class TracerTests(ITestOutputHelper output)
         Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
     }
 
+    /// <summary>
+    /// A batch whose program faults midway (its second call unmaps the program itself) throws, and the task's own
+    /// registers and signal mask are back in the kernel at once; the task stays usable.
+    /// </summary>
+    [RootFact]
+    public void A_syscall_batch_that_fails_midway_puts_the_tasks_own_registers_and_mask_back()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var ownSyscall = File.ReadAllText($"/proc/{target.Pid}/syscall");
+        var ownMask = BlockedSignals(target.Pid);
+        using (var scratch = task.MapScratch())
+        {
+            var code = (long)scratch.BatchArea(3).Code;
+            var error = Assert.Throws<TracingException>(() => task.SyscallBatch(scratch, [
+                new RemoteCall(Sys.getpid),
+                new RemoteCall(Sys.munmap, code, RemoteScratch.BatchCodeSize),
+                new RemoteCall(Sys.getpid),
+            ]));
+            Assert.Contains("batch of 3 remote syscalls", error.Message);
+            Assert.Equal(ownSyscall, File.ReadAllText($"/proc/{target.Pid}/syscall"));
+            Assert.Equal(ownMask, BlockedSignals(target.Pid));
+        }
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        task.Detach();
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+    }
+
     static string BlockedSignals(int pid) =>
         File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("SigBlk:", StringComparison.Ordinal));
 
