@@ -1,11 +1,14 @@
-/* Signal actions and limits a restore must bring back exactly: SIGUSR2 default but with SA_RESTART and a mask,
- * SIGURG ignored, SIGPIPE default (Ferry's own runtime ignores it), and two lowered soft limits. Each SIGUSR1
+/* Signal actions and properties a restore must bring back exactly: SIGUSR2 default but with SA_RESTART and a mask,
+ * SIGURG ignored, SIGPIPE default (Ferry's own runtime ignores it), two lowered soft limits, umask 027 and the
+ * ADDR_NO_RANDOMIZE personality flag. Each SIGUSR1
  * (re)writes DIR/actions.txt with "signal handler flags mask" of those three as the kernel reports them.
  * Prints "ready", then waits. Usage: signal_actions DIR */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t asked;
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
     files.rlim_cur = 200;
     core.rlim_cur = 12345;
     if (setrlimit(RLIMIT_NOFILE, &files) || setrlimit(RLIMIT_CORE, &core)) return 1;
+    umask(027);
+    if (personality(ADDR_NO_RANDOMIZE) == -1) return 1;
     /* SIGUSR1 is let in only inside sigsuspend, so none can slip in between the check and the wait. */
     sigset_t usr1_only, open;
     sigemptyset(&usr1_only);

@@ -101,7 +101,7 @@ public sealed class TreeDumpTests
         Assert.Equal(9, target.Process.WaitForExit(TimeSpan.FromSeconds(10)).Signal);
         foreach (var child in new[] { child1, child2 })
         {
-            target.WaitFor(() => IsDeadOrGone(child), $"child {child} to be killed");
+            Poll.Until(() => IsDeadOrGone(child), $"child {child} to be killed"); // (target.WaitFor gives up once the killed root is gone)
             Assert.True(File.Exists(target.Image($"core-{child}.img")));
         }
     }

@@ -3,6 +3,7 @@ using System.Text;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Procfs;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -29,7 +30,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             try { task.SyscallOrThrow(Sys.fchdir, fd); }
             finally { fds.CloseRemote(fd); }
         }
-        if (images.Fs.HasUmask)
+        // The husk inherits Ferry's umask, mostly the dumped one: /proc tells it without a remote call.
+        if (images.Fs.HasUmask && ProcStatusFile.Read(task.Pid).Umask != images.Fs.Umask)
             task.SyscallOrThrow(Sys.umask, images.Fs.Umask);
         log.Debug($"pid {task.Pid}: cwd {cwd}, root {root}, umask {Convert.ToString(images.Fs.Umask, 8)}");
     }
@@ -37,7 +39,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
     public void RestoreIdentity()
     {
         var tc = images.Leader.Tc;
-        task.SyscallOrThrow(Sys.personality, tc.Personality);
+        if (ProcMisc.ReadPersonality(task.Pid) != tc.Personality) // the husk's, Ferry's own: mostly the dumped one
+            task.SyscallOrThrow(Sys.personality, tc.Personality);
         if (tc.ChildSubreaper)
             task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_CHILD_SUBREAPER, 1);
         if (tc.HasOomScoreAdj)
