@@ -62,6 +62,8 @@ internal sealed class X86Assembler
     public void Load(Reg dst, Reg @base, int disp) => Memory(w: true, 0x8b, (int)dst, @base, disp);
     /// <summary>mov r32, [base + disp]</summary>
     public void Load32(Reg dst, Reg @base, int disp) => Memory(w: false, 0x8b, (int)dst, @base, disp);
+    /// <summary>mov [base + disp], r64</summary>
+    public void Store(Reg @base, int disp, Reg src) => Memory(w: true, 0x89, (int)src, @base, disp);
     /// <summary>mov [base + disp], r32</summary>
     public void Store32(Reg @base, int disp, Reg src) => Memory(w: false, 0x89, (int)src, @base, disp);
     /// <summary>mov dword [base + disp], imm32</summary>

@@ -10,6 +10,7 @@ public sealed class RemoteScratch : IDisposable
 {
     readonly TracedTask _task;
     bool _unmapped;
+    ulong _batchArea; // code pages (r-x) then one results page (rw) for TracedTask.SyscallBatch; 0 until its first batch
 
     internal RemoteScratch(TracedTask task, int size)
     {
@@ -57,11 +58,37 @@ public sealed class RemoteScratch : IDisposable
         return _task.Memory.Read<T>(Address + (ulong)offset);
     }
 
+    /// <summary>The bytes of code a syscall batch may take; its results page holds 512 results.</summary>
+    internal const int BatchCodeSize = 4 * (int)Mman.PageSize;
+
+    const int BatchResults = (int)Mman.PageSize / sizeof(long);
+
+    /// <summary>
+    /// Where a batch of <paramref name="calls"/> writes its code and its results, mapped on first use: read-execute
+    /// pages (written through /proc/PID/mem; a mapping writable and executable at once would be refused under
+    /// memory-deny-write-execute) and a read-write page after them.
+    /// </summary>
+    internal (ulong Code, ulong Results) BatchArea(int calls)
+    {
+        if (calls > BatchResults)
+            throw new ArgumentOutOfRangeException(nameof(calls), $"a batch holds at most {BatchResults} remote syscalls, not {calls}");
+        if (_batchArea == 0)
+        {
+            var area = (ulong)_task.SyscallOrThrow(Sys.mmap, 0, BatchCodeSize + Mman.PageSize, Mman.PROT_READ | Mman.PROT_EXEC,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+            _batchArea = area;
+            _task.SyscallOrThrow(Sys.mprotect, (long)area + BatchCodeSize, Mman.PageSize, Mman.PROT_READ | Mman.PROT_WRITE);
+        }
+        return (_batchArea, _batchArea + BatchCodeSize);
+    }
+
     public void Dispose()
     {
         if (_unmapped || !_task.IsAttached) return;
         _unmapped = true;
         _task.SyscallOrThrow(Sys.munmap, (long)Address, Size);
+        if (_batchArea != 0)
+            _task.SyscallOrThrow(Sys.munmap, (long)_batchArea, BatchCodeSize + Mman.PageSize);
     }
 
     void Check(int offset, int length)

@@ -12,8 +12,12 @@ namespace Ferry.Tracing;
 public sealed unsafe class TracedTask
 {
     readonly Tracer _tracer;
-    UserRegs? _regs; // the kernel's copies while stopped (saves a ptrace call per remote syscall); dropped whenever the task runs
+    // The task's own registers and signal mask while stopped (saves a ptrace call per remote syscall); dropped
+    // whenever the task runs. After remote syscalls the kernel holds their registers (_regsInjected) and signal mask
+    // (_maskInjected) instead, and these are what PutBackOwnState writes back.
+    UserRegs? _regs;
     ulong? _sigMask;
+    bool _regsInjected, _maskInjected;
     ulong? _syscallInstruction;
     bool _interruptSent;
 
@@ -66,12 +70,12 @@ public sealed unsafe class TracedTask
         set => _syscallInstruction = value;
     }
 
+    /// <summary>The task's own registers (never those of a remote syscall in progress).</summary>
     public UserRegs GetRegisters() => OnThread(() =>
     {
         RequireStopped();
         if (_regs is { } cached) return cached;
-        UserRegs regs;
-        Call(Ptrace.GETREGS, 0, (nint)(&regs), "PTRACE_GETREGS");
+        var regs = ReadKernelRegisters();
         _regs = regs;
         return regs;
     });
@@ -79,10 +83,11 @@ public sealed unsafe class TracedTask
     public void SetRegisters(UserRegs regs) => OnThread(() =>
     {
         RequireStopped();
+        // Written at once (a remote syscall's signal mask may stay), so the kernel's checks fail here, not at a later resume.
+        _regsInjected = false;
         _regs = null;
-        var copy = regs;
-        Call(Ptrace.SETREGS, 0, (nint)(&copy), "PTRACE_SETREGS");
-        _regs = copy;
+        WriteKernelRegisters(regs);
+        _regs = regs;
     });
 
     /// <summary>The XSAVE area (NT_X86_XSTATE) in the kernel's standard (non-compacted) layout; its size comes from the kernel.</summary>
@@ -95,7 +100,7 @@ public sealed unsafe class TracedTask
 
     public void SetFpRegs(ReadOnlySpan<byte> fxsave) => SetRegSet(Ptrace.NT_PRFPREG, fxsave.ToArray(), "NT_PRFPREG");
 
-    /// <summary>The blocked-signal mask (kernel sigset: bit N-1 is signal N).</summary>
+    /// <summary>The task's own blocked-signal mask (kernel sigset: bit N-1 is signal N).</summary>
     public ulong GetSigMask() => OnThread(() =>
     {
         RequireStopped();
@@ -109,10 +114,10 @@ public sealed unsafe class TracedTask
     public void SetSigMask(ulong mask) => OnThread(() =>
     {
         RequireStopped();
+        _maskInjected = false;
         _sigMask = null;
-        var copy = mask;
-        Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&copy), "PTRACE_SETSIGMASK");
-        _sigMask = copy & ~(Signals.Bit(Signals.SIGKILL) | Signals.Bit(Signals.SIGSTOP)); // the kernel never blocks these
+        WriteKernelSigMask(mask);
+        _sigMask = mask & ~(Signals.Bit(Signals.SIGKILL) | Signals.Bit(Signals.SIGSTOP)); // the kernel never blocks these
     });
 
     /// <summary>The siginfo of the signal that caused the current stop.</summary>
@@ -150,6 +155,7 @@ public sealed unsafe class TracedTask
     public PtraceSyscallInfo GetSyscallInfo() => OnThread(() =>
     {
         RequireStopped();
+        PutBackOwnState(); // its instruction and stack pointers are read from the registers the kernel holds
         PtraceSyscallInfo info;
         Call(Ptrace.GET_SYSCALL_INFO, sizeof(PtraceSyscallInfo), (nint)(&info), "PTRACE_GET_SYSCALL_INFO");
         return info;
@@ -188,7 +194,8 @@ public sealed unsafe class TracedTask
     public void SingleStep() => OnThread(() =>
     {
         RequireStopped();
-        Step("single-step");
+        PutBackOwnState();
+        RunToTrap(Ptrace.SINGLESTEP, "single-step");
     });
 
     /// <summary>
@@ -200,6 +207,7 @@ public sealed unsafe class TracedTask
         RequireStopped();
         if (signal != 0 && !InSignalDeliveryStop)
             throw new InvalidOperationException($"{this} is in {LastStop}, not a signal-delivery stop: the kernel would ignore signal {signal}");
+        PutBackOwnState();
         Resume(Ptrace.CONT, signal, "PTRACE_CONT");
     });
 
@@ -291,6 +299,7 @@ public sealed unsafe class TracedTask
     {
         RequireAttached();
         if (!IsStopped) Interrupt();
+        PutBackOwnState();
         var passNow = signal != 0 && InSignalDeliveryStop;
         Call(Ptrace.DETACH, 0, passNow ? signal : 0, "PTRACE_DETACH");
         Forget();
@@ -325,10 +334,13 @@ public sealed unsafe class TracedTask
 
     /// <summary>
     /// Runs a system call in the task and returns its raw result (a negative errno on failure). Uses
-    /// <see cref="SyscallInstruction"/>. The task's registers (including orig_rax and a pending -ERESTART* rax,
-    /// so an interrupted syscall still restarts) and signal mask are restored afterwards. All signals but SIGTRAP are blocked
-    /// while the call runs, so a pending signal cannot be delivered into the injected context; hence changing the
-    /// signal mask must be done with SetSigMask, not with a remote rt_sigprocmask.
+    /// <see cref="SyscallInstruction"/>. All signals but SIGTRAP are blocked while the call runs, so a pending signal
+    /// cannot be delivered into the injected context; hence changing the signal mask must be done with SetSigMask, not
+    /// with a remote rt_sigprocmask. The task's own registers (including orig_rax and a pending -ERESTART* rax, so an
+    /// interrupted syscall still restarts) and signal mask are written back lazily: consecutive remote syscalls share
+    /// one save and one write-back, which comes before anything that lets the task run (Continue, SingleStep,
+    /// Detach), with SetRegisters/SetSigMask, and at once when a remote syscall fails to complete. GetRegisters and
+    /// GetSigMask always give the task's own.
     /// </summary>
     public long Syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) =>
         OnThread(() => Inject(SyscallInstruction, nr, a1, a2, a3, a4, a5, a6));
@@ -345,6 +357,55 @@ public sealed unsafe class TracedTask
         return result;
     }
 
+    /// <summary>
+    /// Runs <paramref name="calls"/> one after another in a single resume of the task and returns their raw results
+    /// (each a negative errno on failure; every call runs, whatever the ones before returned). For many calls whose
+    /// arguments are known beforehand: one round trip instead of one per call. The program runs in an executable
+    /// area of <paramref name="scratch"/> (mapped on its first batch; the scratch must belong to this task's process);
+    /// as with <see cref="Syscall"/>, all signals but SIGTRAP are blocked meanwhile and the task's own registers and
+    /// mask are written back lazily, at once when the batch fails to complete.
+    /// </summary>
+    public long[] SyscallBatch(RemoteScratch scratch, IReadOnlyList<RemoteCall> calls) => OnThread(() =>
+    {
+        RequireStopped();
+        if (calls.Count == 0) return [];
+        var (code, results) = scratch.BatchArea(calls.Count);
+        var (program, end) = SyscallProgram.Build(calls, results);
+        if (program.Length > RemoteScratch.BatchCodeSize)
+            throw new ArgumentException($"{calls.Count} remote syscalls make {program.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
+        Memory.Write(code, program);
+        var what = $"a batch of {calls.Count} remote syscalls ({Sys.Name(calls[0].Nr)}, ...)";
+        try
+        {
+            WriteKernelRegisters(InjectedRegisters(code));
+            RunToTrap(Ptrace.CONT, what);
+            var after = ReadKernelRegisters();
+            if (after.rip != code + (ulong)end)
+                throw new TracingException($"{what} in {this}: stopped at rip 0x{after.rip:x}, expected 0x{code + (ulong)end:x}");
+        }
+        catch
+        {
+            if (IsStopped) PutBackOwnState();
+            throw;
+        }
+        var values = new long[calls.Count];
+        Memory.Read(results, MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    });
+
+    /// <summary>
+    /// Like SyscallBatch, but the first call with a negative result throws LinuxException ("remote NAME for pid N
+    /// failed: EXXX"); the calls after it have run too.
+    /// </summary>
+    public long[] SyscallBatchOrThrow(RemoteScratch scratch, IReadOnlyList<RemoteCall> calls)
+    {
+        var results = SyscallBatch(scratch, calls);
+        for (var i = 0; i < results.Length; i++)
+            if (results[i] < 0 && results[i] >= -4095)
+                throw new LinuxException($"remote {Sys.Name(calls[i].Nr)}", Tid, (int)-results[i]);
+        return results;
+    }
+
     /// <summary>Maps an anonymous read-write area in the task for syscall arguments; dispose it to unmap.</summary>
     public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size);
 
@@ -353,15 +414,8 @@ public sealed unsafe class TracedTask
     long Inject(ulong instruction, long nr, long a1, long a2, long a3, long a4, long a5, long a6)
     {
         RequireStopped();
-        var saved = GetRegisters();
-        var savedMask = GetSigMask();
-        // Everything but SIGTRAP: the step ends with a forced SIGTRAP, and the kernel resets the handler of a forced
-        // signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
-        SetSigMask(~Signals.Bit(Signals.SIGTRAP));
-        var injected = saved;
-        injected.rip = instruction;
+        var injected = InjectedRegisters(instruction);
         injected.rax = (ulong)nr;
-        injected.orig_rax = ulong.MaxValue; // -1: no syscall-restart processing of the injected registers
         injected.rdi = (ulong)a1;
         injected.rsi = (ulong)a2;
         injected.rdx = (ulong)a3;
@@ -370,23 +424,68 @@ public sealed unsafe class TracedTask
         injected.r9 = (ulong)a6;
         try
         {
-            SetRegisters(injected);
-            Step($"remote {Sys.Name(nr)}");
-            var after = GetRegisters();
+            WriteKernelRegisters(injected);
+            RunToTrap(Ptrace.SINGLESTEP, $"remote {Sys.Name(nr)}");
+            var after = ReadKernelRegisters();
             if (after.rip != instruction + 2)
                 throw new TracingException(
                     $"remote {Sys.Name(nr)} in {this}: rip 0x{after.rip:x} after the step, expected 0x{instruction + 2:x} (is there a syscall instruction at 0x{instruction:x}?)");
             return (long)after.rax;
         }
-        finally
+        catch
         {
-            if (IsStopped)
-            {
-                SetRegisters(saved);
-                SetSigMask(savedMask);
-            }
+            if (IsStopped) PutBackOwnState();
+            throw;
         }
     }
+
+    /// <summary>
+    /// The task's own registers (saved, to be written back) with rip at <paramref name="rip"/> and orig_rax -1 (no
+    /// syscall-restart processing of injected registers), once the signal mask of remote syscalls is in place. The
+    /// caller writes them into the kernel.
+    /// </summary>
+    UserRegs InjectedRegisters(ulong rip)
+    {
+        var injected = GetRegisters();
+        if (!_maskInjected)
+        {
+            GetSigMask(); // cached, to be written back
+            // Everything but SIGTRAP: the run ends with a forced SIGTRAP, and the kernel resets the handler of a
+            // forced signal that is blocked to SIG_DFL, which would take the task's own SIGTRAP handler away.
+            WriteKernelSigMask(~Signals.Bit(Signals.SIGTRAP));
+            _maskInjected = true;
+        }
+        _regsInjected = true;
+        injected.rip = rip;
+        injected.orig_rax = ulong.MaxValue;
+        return injected;
+    }
+
+    /// <summary>After remote syscalls: writes the task's own registers and signal mask back into the kernel.</summary>
+    void PutBackOwnState()
+    {
+        if (_regsInjected)
+        {
+            _regsInjected = false;
+            WriteKernelRegisters(_regs!.Value);
+        }
+        if (_maskInjected)
+        {
+            _maskInjected = false;
+            WriteKernelSigMask(_sigMask!.Value);
+        }
+    }
+
+    UserRegs ReadKernelRegisters()
+    {
+        UserRegs regs;
+        Call(Ptrace.GETREGS, 0, (nint)(&regs), "PTRACE_GETREGS");
+        return regs;
+    }
+
+    void WriteKernelRegisters(UserRegs regs) => Call(Ptrace.SETREGS, 0, (nint)(&regs), "PTRACE_SETREGS");
+
+    void WriteKernelSigMask(ulong mask) => Call(Ptrace.SETSIGMASK, Signals.KernelSigSetSize, (nint)(&mask), "PTRACE_SETSIGMASK");
 
     /// <summary>
     /// The address of a `syscall` instruction (0f 05) in the task: in its [vdso] when it has one (unless
@@ -418,23 +517,27 @@ public sealed unsafe class TracedTask
 
     void Resume(int request, int signal, string name)
     {
-        _regs = null;
-        _sigMask = null;
+        if (!(_regsInjected || _maskInjected)) // else a remote syscall's step: the task's own state is still to be written back
+        {
+            _regs = null;
+            _sigMask = null;
+        }
         IsStopped = false;
         Call(request, 0, signal, name);
     }
 
     /// <summary>
-    /// PTRACE_SINGLESTEP and wait for its SIGTRAP. A task seized while job-control stopped may have one more
-    /// PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one), or a stop signal sent to it
-    /// again while it was stopped; either comes before the step executes anything, so the step is repeated. A
-    /// stop signal swallowed this way is kept in JobStopSignal, so the task goes back into its stop on Detach.
+    /// PTRACE_SINGLESTEP (or PTRACE_CONT, to an int3) and wait for its SIGTRAP. A task seized while job-control
+    /// stopped may have one more PTRACE_EVENT_STOP trap queued (the seize and the interrupt each ask for one), or a
+    /// stop signal sent to it again while it was stopped; either comes before the step executes anything (or stops
+    /// the run in the middle, where resuming goes on), so the task is resumed again. A stop signal swallowed this
+    /// way is kept in JobStopSignal, so the task goes back into its stop on Detach.
     /// </summary>
-    void Step(string what)
+    void RunToTrap(int request, string what)
     {
         for (var attempt = 0; ; attempt++)
         {
-            Resume(Ptrace.SINGLESTEP, 0, "PTRACE_SINGLESTEP");
+            Resume(request, 0, request == Ptrace.CONT ? "PTRACE_CONT" : "PTRACE_SINGLESTEP");
             var status = Tracer.WaitFor(Tid);
             if (status.IsGone) throw Gone(status, $"during {what}");
             IsStopped = status.Stopped;
@@ -463,6 +566,7 @@ public sealed unsafe class TracedTask
         IsStopped = false;
         _regs = null;
         _sigMask = null;
+        _regsInjected = _maskInjected = false;
         Memory.Dispose(); // closes /proc/PID/mem; it reopens if read again later
         _tracer.Forget(this);
     }

@@ -321,6 +321,106 @@ public sealed class TracerTests(ITestOutputHelper output)
         task.Detach();
     }
 
+    /// <summary>
+    /// Consecutive remote syscalls leave their registers and signal mask in the kernel until something needs the
+    /// task's own: here a remote syscall that fails midway (no code at address 0: the step faults). /proc/PID/syscall
+    /// (orig_rax, arguments, stack and instruction pointers) and SigBlk show what the kernel holds.
+    /// </summary>
+    [RootFact]
+    public void A_remote_syscall_that_fails_midway_puts_the_tasks_own_registers_and_mask_back()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var ownSyscall = File.ReadAllText($"/proc/{target.Pid}/syscall");
+        var ownMask = BlockedSignals(target.Pid);
+
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        Assert.NotEqual(ownSyscall, File.ReadAllText($"/proc/{target.Pid}/syscall")); // the injected registers, still
+        Assert.NotEqual(ownMask, BlockedSignals(target.Pid));
+
+        var error = Assert.Throws<TracingException>(() => task.SyscallAt(0, Sys.getpid));
+        Assert.Contains("expected a SIGTRAP stop, got stopped by signal 11", error.Message);
+        Assert.Equal(ownSyscall, File.ReadAllText($"/proc/{target.Pid}/syscall"));
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid)); // the task is still usable
+        var counterAddress = target.Address("counter");
+        var before = task.Memory.Read<ulong>(counterAddress);
+        task.Detach();
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+        using var memory = new RemoteMemory(target.Pid);
+        Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
+    }
+
+    /// <summary>
+    /// A batch runs every call in order in one resume (a failing one included) and returns each raw result; the
+    /// task's own registers and mask come back, and a second batch reuses the scratch's code area.
+    /// </summary>
+    [RootFact]
+    public void A_syscall_batch_returns_each_result_and_leaves_the_task_as_it_was()
+    {
+        const int SIGUSR1 = 10;
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var ownMask = BlockedSignals(target.Pid);
+        var parent = Environment.ProcessId;
+        long[] results;
+        using (var scratch = task.MapScratch())
+        {
+            results = task.SyscallBatch(scratch, [
+                new RemoteCall(Sys.getpid),
+                new RemoteCall(Sys.rt_sigaction, SIGUSR1, 0, scratch.At(64), Signals.KernelSigSetSize),
+                new RemoteCall(Sys.close, -1),
+                new RemoteCall(Sys.getppid),
+            ]);
+            Assert.Equal(target.Address("handler"), scratch.Read<KernelSigAction>(64).handler);
+            Assert.Equal([target.Pid, target.Pid], task.SyscallBatch(scratch, [new RemoteCall(Sys.gettid), new RemoteCall(Sys.getpid)]));
+        }
+        Assert.Equal([target.Pid, 0, -Errno.EBADF, parent], results);
+
+        var counterAddress = target.Address("counter");
+        var before = task.Memory.Read<ulong>(counterAddress);
+        task.Detach();
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+        using var memory = new RemoteMemory(target.Pid);
+        Poll.Until(() => memory.Read<ulong>(counterAddress) > before + 5, "the counter to go on after detach");
+    }
+
+    /// <summary>
+    /// A batch whose program faults midway (its second call unmaps the program itself) throws, and the task's own
+    /// registers and signal mask are back in the kernel at once; the task stays usable.
+    /// </summary>
+    [RootFact]
+    public void A_syscall_batch_that_fails_midway_puts_the_tasks_own_registers_and_mask_back()
+    {
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        var ownSyscall = File.ReadAllText($"/proc/{target.Pid}/syscall");
+        var ownMask = BlockedSignals(target.Pid);
+        using (var scratch = task.MapScratch())
+        {
+            var code = (long)scratch.BatchArea(3).Code;
+            var error = Assert.Throws<TracingException>(() => task.SyscallBatch(scratch, [
+                new RemoteCall(Sys.getpid),
+                new RemoteCall(Sys.munmap, code, RemoteScratch.BatchCodeSize),
+                new RemoteCall(Sys.getpid),
+            ]));
+            Assert.Contains("batch of 3 remote syscalls", error.Message);
+            Assert.Equal(ownSyscall, File.ReadAllText($"/proc/{target.Pid}/syscall"));
+            Assert.Equal(ownMask, BlockedSignals(target.Pid));
+        }
+        Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
+        task.Detach();
+        Assert.Equal(ownMask, BlockedSignals(target.Pid));
+    }
+
+    static string BlockedSignals(int pid) =>
+        File.ReadLines($"/proc/{pid}/status").Single(l => l.StartsWith("SigBlk:", StringComparison.Ordinal));
+
     [RootFact]
     public void Errors_name_the_call_the_pid_and_the_errno()
     {

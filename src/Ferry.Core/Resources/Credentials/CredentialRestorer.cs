@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Procfs;
 using Ferry.Tracing;
 
 namespace Ferry.Resources.Credentials;
@@ -23,7 +24,7 @@ public sealed class CredentialRestorer(TracedTask task, core_entry core, RemoteS
     {
         if (core.ThreadCore?.Creds is not { } wanted)
             return;
-        var current = Current(task.Tid);
+        var current = Current(task);
         if (Same(wanted, current))
             return;
 
@@ -83,20 +84,11 @@ public sealed class CredentialRestorer(TracedTask task, core_entry core, RemoteS
         && now.Bounding == Caps(wanted.CapBnd) && now.Ambient == Caps(wanted.CapAmb)
         && wanted.Secbits == 0 && now.NoNewPrivs == (int)wanted.NoNewPrivs;
 
-    /// <summary>The husk's credentials from /proc/TID/status.</summary>
-    static Now Current(int tid)
+    /// <summary>The husk thread's credentials from /proc/PID/task/TID/status.</summary>
+    static Now Current(TracedTask task)
     {
-        var fields = new Dictionary<string, string>();
-        foreach (var line in File.ReadLines($"/proc/{tid}/status"))
-        {
-            int colon = line.IndexOf(':');
-            if (colon > 0) fields[line[..colon]] = line[(colon + 1)..].Trim();
-        }
-        uint[] Numbers(string key) => fields.TryGetValue(key, out var v)
-            ? v.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Select(n => uint.Parse(n, CultureInfo.InvariantCulture)).ToArray()
-            : [];
-        ulong Hex(string key) => ulong.Parse(fields[key], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        return new Now([.. Numbers("Uid"), .. Numbers("Gid")], Numbers("Groups"), Hex("CapInh"), Hex("CapPrm"), Hex("CapEff"),
-            Hex("CapBnd"), Hex("CapAmb"), int.Parse(fields.GetValueOrDefault("NoNewPrivs", "0"), CultureInfo.InvariantCulture));
+        var s = ProcStatusFile.ReadThread(task.Pid, task.Tid);
+        return new Now([s.Uid.Real, s.Uid.Effective, s.Uid.Saved, s.Uid.Filesystem, s.Gid.Real, s.Gid.Effective, s.Gid.Saved, s.Gid.Filesystem],
+            s.Groups, s.CapInh, s.CapPrm, s.CapEff, s.CapBnd, s.CapAmb, s.NoNewPrivs ? 1 : 0);
     }
 }

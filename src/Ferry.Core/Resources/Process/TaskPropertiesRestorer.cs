@@ -3,6 +3,7 @@ using System.Text;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Procfs;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -31,7 +32,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             try { task.SyscallOrThrow(Sys.fchdir, fd); }
             finally { fds.CloseRemote(fd); }
         }
-        if (images.Fs.HasUmask)
+        // The husk inherits Ferry's umask, mostly the dumped one: /proc tells it without a remote call.
+        if (images.Fs.HasUmask && ProcStatusFile.Read(task.Pid).Umask != images.Fs.Umask)
             task.SyscallOrThrow(Sys.umask, images.Fs.Umask);
         log.Debug($"pid {task.Pid}: cwd {cwd}, root {root}, umask {Convert.ToString(images.Fs.Umask, 8)}");
     }
@@ -39,7 +41,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
     public void RestoreIdentity()
     {
         var tc = images.Leader.Tc;
-        task.SyscallOrThrow(Sys.personality, tc.Personality);
+        if (ProcMisc.ReadPersonality(task.Pid) != tc.Personality) // the husk's, Ferry's own: mostly the dumped one
+            task.SyscallOrThrow(Sys.personality, tc.Personality);
         if (tc.ChildSubreaper)
             task.SyscallOrThrow(Sys.prctl, Prctl.PR_SET_CHILD_SUBREAPER, 1);
         if (tc.HasOomScoreAdj)
@@ -61,8 +64,9 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
     }
 
     /// <summary>
-    /// prlimit64 per resource. Raising a hard limit needs CAP_SYS_RESOURCE, which this machine kind lacks: such a
-    /// limit stays as the husk has it and the restore goes on with a warning (CRIU does the same).
+    /// prlimit64 per resource the husk does not have already (it inherits Ferry's, mostly the dumped ones: the
+    /// husk's are read from here, without a remote call). Raising a hard limit needs CAP_SYS_RESOURCE, which this
+    /// machine kind lacks: such a limit stays as the husk has it and the restore goes on with a warning (CRIU does the same).
     /// </summary>
     public void RestoreLimits()
     {
@@ -72,6 +76,8 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
         for (int resource = 0; resource < limits.Count; resource++)
         {
             var wanted = new RLimit { rlim_cur = limits[resource].Cur, rlim_max = limits[resource].Max };
+            if (HuskLimit(resource) is { } current && current.rlim_cur == wanted.rlim_cur && current.rlim_max == wanted.rlim_max)
+                continue;
             scratch.Write(0, wanted);
             long result = task.Syscall(Sys.prlimit64, 0, resource, scratch.At(0), 0);
             if (result == -Errno.EPERM)
@@ -79,6 +85,13 @@ public sealed class TaskPropertiesRestorer(TracedTask task, TaskImages images, D
             else if (result < 0)
                 throw new FerryException($"rlimit {resource} of pid {task.Pid}: prlimit64 failed with {Errno.Name((int)-result)}");
         }
+    }
+
+    /// <summary>The husk's limit, by prlimit64 from here; null when the kernel does not say (a resource it lacks).</summary>
+    unsafe RLimit? HuskLimit(int resource)
+    {
+        RLimit current;
+        return LibC.syscall(Sys.prlimit64, task.Pid, resource, 0, (long)&current, 0, 0) == 0 ? current : null;
     }
 
     void WriteString(string value)

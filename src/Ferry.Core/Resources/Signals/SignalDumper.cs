@@ -2,6 +2,7 @@ using Ferry.Images.Protos;
 using Ferry.Linux;
 using Ferry.Tracing;
 using Google.Protobuf;
+using System.Runtime.InteropServices;
 
 namespace Ferry.Resources.Signals;
 
@@ -9,31 +10,23 @@ namespace Ferry.Resources.Signals;
 internal static class SignalDumper
 {
     /// <summary>
-    /// Every signal's action: 62 entries, signals 1..64 without SIGKILL and SIGSTOP, as CRIU writes them. Handler
-    /// addresses exist only in the kernel, so caught and ignored signals (SigCgt, SigIgn of /proc/PID/status) and
-    /// SIGCHLD (whose SA_NOCLDWAIT matters even with the default action) are asked of the task with
-    /// rt_sigaction(sig, NULL, &amp;old); the others have the default action, and a remote call each would only say so.
+    /// Every signal's action: 62 entries, signals 1..64 without SIGKILL and SIGSTOP, as CRIU writes them. Only the
+    /// kernel knows handlers, flags, restorers and masks (/proc tells caught and ignored apart, but a default action
+    /// may carry SA_RESTART and a mask as well), so each is asked of the task with rt_sigaction(sig, NULL, &amp;old),
+    /// all in one batch, into <paramref name="scratch"/> from <paramref name="scratchOffset"/> (62 * 32 bytes).
     /// </summary>
-    public static IEnumerable<sa_entry> Actions(TracedTask task, RemoteScratch scratch, int scratchOffset, ulong caughtOrIgnored)
+    public static unsafe IEnumerable<sa_entry> Actions(TracedTask task, RemoteScratch scratch, int scratchOffset)
     {
-        var actions = new List<sa_entry>(Ferry.Linux.Signals.NSIG - 2);
-        var ask = caughtOrIgnored | Ferry.Linux.Signals.Bit(Ferry.Linux.Signals.SIGCHLD);
-        for (var sig = 1; sig <= Ferry.Linux.Signals.NSIG; sig++)
+        var signals = SignalRestorer.DumpedSignals.ToArray();
+        var calls = signals.Select((sig, i) => new RemoteCall(Sys.rt_sigaction, sig, 0,
+            scratch.At(scratchOffset + i * sizeof(KernelSigAction)), Ferry.Linux.Signals.KernelSigSetSize)).ToArray();
+        task.SyscallBatchOrThrow(scratch, calls);
+        var actions = new KernelSigAction[signals.Length];
+        scratch.Read(scratchOffset, MemoryMarshal.AsBytes(actions.AsSpan()));
+        return actions.Select(a => new sa_entry
         {
-            if (sig is Ferry.Linux.Signals.SIGKILL or Ferry.Linux.Signals.SIGSTOP) continue;
-            if ((ask & Ferry.Linux.Signals.Bit(sig)) == 0)
-            {
-                actions.Add(new sa_entry { Sigaction = 0, Flags = 0, Restorer = 0, Mask = 0, CompatSigaction = false });
-                continue;
-            }
-            task.SyscallOrThrow(Sys.rt_sigaction, sig, 0, scratch.At(scratchOffset), Ferry.Linux.Signals.KernelSigSetSize);
-            var a = scratch.Read<KernelSigAction>(scratchOffset);
-            actions.Add(new sa_entry
-            {
-                Sigaction = a.handler, Flags = a.flags, Restorer = a.restorer, Mask = a.mask, CompatSigaction = false,
-            });
-        }
-        return actions;
+            Sigaction = a.handler, Flags = a.flags, Restorer = a.restorer, Mask = a.mask, CompatSigaction = false,
+        }).ToList();
     }
 
     /// <summary>The pending signals of one queue (the thread's own, or the process-wide one) as 128-byte siginfos.</summary>

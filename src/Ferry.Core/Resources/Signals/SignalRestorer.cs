@@ -1,6 +1,7 @@
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
 using Ferry.Linux;
+using Ferry.Procfs;
 using Ferry.Restore;
 using Ferry.Tracing;
 
@@ -17,16 +18,24 @@ public sealed class SignalRestorer(TracedTask task, RemoteScratch scratch, Log l
     public static IEnumerable<int> DumpedSignals =>
         Enumerable.Range(1, Linux.Signals.NSIG).Where(s => s != Linux.Signals.SIGKILL && s != Linux.Signals.SIGSTOP);
 
+    /// <summary>
+    /// rt_sigaction for each dumped action the husk does not have already. The husk's come from its exec: each signal
+    /// default, or ignored when Ferry ignores it (its runtime ignores SIGPIPE), with no flags and an empty mask; its
+    /// ignored and caught signals are read from /proc/PID/status.
+    /// </summary>
     public void RestoreActions(task_core_entry tc)
     {
         var actions = tc.Sigactions;
         if (actions.Count == 0)
             return;
+        var husk = ProcStatusFile.Read(task.Pid);
         int set = 0;
         foreach (var (signal, action) in DumpedSignals.Zip(actions))
         {
-            if (action.Sigaction == Linux.Signals.SIG_DFL && action.Flags == 0 && action.Mask == 0)
-                continue; // the husk starts with default actions
+            var bit = Linux.Signals.Bit(signal);
+            var huskHandler = (husk.SigIgn & bit) != 0 ? Linux.Signals.SIG_IGN : Linux.Signals.SIG_DFL;
+            if ((husk.SigCgt & bit) == 0 && action.Sigaction == huskHandler && action.Flags == 0 && action.Mask == 0)
+                continue;
             if (action.CompatSigaction)
                 throw new FerryException($"signal {signal} of pid {task.Pid} has a 32-bit (compat) handler; not supported");
             scratch.Write(0, new KernelSigAction { handler = action.Sigaction, flags = action.Flags, restorer = action.Restorer, mask = action.Mask });

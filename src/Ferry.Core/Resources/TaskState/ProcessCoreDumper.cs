@@ -39,8 +39,7 @@ internal static class ProcessCoreDumper
             ChildSubreaper = subreaper,
         };
         if (leader.JobStopSignal != 0) tc.StopSigno = (uint)leader.JobStopSignal;
-        var status = ProcStatusFile.Read(pid);
-        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0, status.SigCgt | status.SigIgn));
+        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0));
         var membarrier = leader.Syscall(Sys.membarrier, MembarrierCmdGetRegistrations);
         if (membarrier > 0) tc.MembarrierRegistrationMask = (uint)membarrier;
         return tc;

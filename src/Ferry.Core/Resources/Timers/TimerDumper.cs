@@ -8,23 +8,25 @@ namespace Ferry.Resources.Timers;
 /// <summary>Interval timers and POSIX timers: their settings are known only inside the task, so ask it.</summary>
 internal static class TimerDumper
 {
-    public static task_timers_entry Dump(TracedTask task, RemoteScratch scratch, int scratchOffset)
+    /// <summary>The three interval timers are asked in one batch, into the scratch from <paramref name="scratchOffset"/> (3 * 32 bytes).</summary>
+    public static unsafe task_timers_entry Dump(TracedTask task, RemoteScratch scratch, int scratchOffset)
     {
+        int[] which = [Ferry.Linux.Timers.ITIMER_REAL, Ferry.Linux.Timers.ITIMER_VIRTUAL, Ferry.Linux.Timers.ITIMER_PROF];
+        int At(int i) => scratchOffset + i * sizeof(ITimerVal);
+        task.SyscallBatchOrThrow(scratch, which.Select((w, i) => new RemoteCall(Sys.getitimer, w, scratch.At(At(i)))).ToArray());
         var timers = new task_timers_entry
         {
-            Real = Interval(task, scratch, scratchOffset, Ferry.Linux.Timers.ITIMER_REAL),
-            Virt = Interval(task, scratch, scratchOffset, Ferry.Linux.Timers.ITIMER_VIRTUAL),
-            Prof = Interval(task, scratch, scratchOffset, Ferry.Linux.Timers.ITIMER_PROF),
+            Real = Interval(scratch.Read<ITimerVal>(At(0))),
+            Virt = Interval(scratch.Read<ITimerVal>(At(1))),
+            Prof = Interval(scratch.Read<ITimerVal>(At(2))),
         };
         foreach (var timer in ProcTimers.Read(task.Pid))
             timers.Posix.Add(Posix(task, scratch, scratchOffset, timer));
         return timers;
     }
 
-    static itimer_entry Interval(TracedTask task, RemoteScratch scratch, int offset, int which)
+    static itimer_entry Interval(ITimerVal v)
     {
-        task.SyscallOrThrow(Sys.getitimer, which, scratch.At(offset));
-        var v = scratch.Read<ITimerVal>(offset);
         return new itimer_entry
         {
             Isec = (ulong)v.it_interval.tv_sec, Iusec = (ulong)v.it_interval.tv_usec,
