@@ -204,6 +204,42 @@ public partial class FerryRoundTripTests
 
     static string LogOf(string path) => File.Exists(path) ? File.ReadAllText(path) : "(no log)";
 
+    /// <summary>The other direction of the drop-in: CRIU 4.2 restores what Ferry dumped, and the counter counts on.</summary>
+    [CriuBinaryFact]
+    public void A_counter_dumped_by_ferry_is_restored_by_criu_and_counts_on()
+    {
+        CriuVector.BecomeSubreaper();
+        using var target = TargetProcess.Start("counter");
+        var images = Path.Combine(target.Directory, "ferry-images");
+        Directory.CreateDirectory(images);
+        var dump = FerryBinary.Run("dump", "-t", $"{target.Pid}", "-D", images);
+        Assert.True(dump.ExitCode == 0, $"ferry dump failed: {dump.StdErr}");
+        target.WaitForExit();
+        CriuVector.WaitUntilGone(target.Pid);
+        int atDump = File.ReadAllLines(target.OutPath).Length;
+        try
+        {
+            var restore = RunCriu("restore", "-D", images, "-d", "--shell-job", "-v4", "-o", "restore.log");
+            Assert.True(restore.ExitCode == 0, $"criu restore failed: {restore.StdErr}\n{LogOf(Path.Combine(images, "restore.log"))}");
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (File.ReadAllLines(target.OutPath).Length <= atDump + 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the counter restored by CRIU did not count on");
+                Thread.Sleep(10);
+            }
+            Ferry.Linux.LibC.kill(target.Pid, TargetProcess.SIGTERM);
+            Assert.Equal(0, WaitForRestored(target.Pid));
+            var numbers = File.ReadAllLines(target.OutPath).Where(l => l.Length > 0 && char.IsDigit(l[0])).Select(long.Parse).ToList();
+            Assert.Equal(Enumerable.Range(1, numbers.Count).Select(i => (long)i), numbers);
+        }
+        finally
+        {
+            if (CriuVector.IsAlive(target.Pid))
+                Ferry.Linux.LibC.kill(target.Pid, TargetProcess.SIGKILL);
+            CriuVector.WaitUntilGone(target.Pid);
+        }
+    }
+
     internal static FerryBinary.Result RunCriu(params string[] args)
     {
         var start = new System.Diagnostics.ProcessStartInfo(CriuBinaryFactAttribute.Path!) { RedirectStandardOutput = true, RedirectStandardError = true };
