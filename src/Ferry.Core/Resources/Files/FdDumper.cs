@@ -113,7 +113,7 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
                 });
                 break;
             case fd_types.Tty:
-                files.Terminals.Add(files, id, fd.Path, local, st, flags, pid, info.MntId);
+                files.Terminals.Add(files, id, fd.Path, local, st, flags, pid);
                 break;
             case fd_types.Memfd:
                 files.Memfds.AddFile(files, id, fd.Path, local.Fd, st, flags, (ulong)info.Pos);
@@ -122,7 +122,6 @@ internal sealed class FdDumper(int pid, int vpid, FileTable files)
             {
                 var reg = FileTable.Regular(id, fd.Path, flags, (ulong)info.Pos, st);
                 reg.Fown = FileOwner.Read(local.Fd, flags);
-                if (info.MntId > 0) reg.MntId = info.MntId;
                 files.Add(new file_entry { Type = type, Id = id, Reg = reg });
                 if (DeadProcessFiles.DeadProcessOf(fd.Path, fd.Deleted) is { } ended)
                     files.AddDeadProcessRemap(id, ended);

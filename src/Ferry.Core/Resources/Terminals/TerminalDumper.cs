@@ -23,7 +23,7 @@ internal sealed class TerminalDumper : IDisposable
     sealed record PtyEnd(uint InfoId, uint Index, bool IsMaster, HeldFd Fd, int Flags);
 
     /// <summary>Adds descriptor <paramref name="local"/> (a copy of fd of <paramref name="pid"/>) as terminal file <paramref name="id"/>.</summary>
-    public void Add(FileTable files, uint id, string path, HeldFd local, in FileStatus st, uint flags, int pid, int mntId)
+    public void Add(FileTable files, uint id, string path, HeldFd local, in FileStatus st, uint flags, int pid)
     {
         var driver = TerminalDriver.Of(st.st_rdev) ?? throw new InvalidOperationException($"{path} is no terminal");
         uint index = driver.IsPty ? PtyIndex.Of(local.Fd, driver, path) : driver.FixedIndex!.Value;
@@ -31,7 +31,6 @@ internal sealed class TerminalDumper : IDisposable
 
         var regId = files.NextId();
         var reg = FileTable.Regular(regId, path, flags, 0, st);
-        if (mntId > 0) reg.MntId = mntId;
         files.Add(new file_entry { Type = fd_types.Reg, Id = regId, Reg = reg });
         files.Add(new file_entry
         {
