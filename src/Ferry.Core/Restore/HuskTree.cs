@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Ferry.Diagnostics;
 using Ferry.Images;
@@ -187,22 +188,25 @@ public sealed class HuskTree
             else
                 Reap(reaps);
             int argsSize = Marshal.SizeOf<CloneArgs>();
+            var arguments = new byte[chunk.Length * CloneSlot];
             for (int i = 0; i < chunk.Length; i++)
             {
                 int slot = i * CloneSlot;
-                scratch.Write(slot + argsSize, chunk[i].Tid);
-                scratch.Write(slot, new CloneArgs
+                var args = new CloneArgs
                 {
                     flags = chunk[i].Flags | CloneFlags.CLONE_PTRACE,
                     exit_signal = (ulong)chunk[i].ExitSignal,
                     set_tid = (ulong)scratch.At(slot + argsSize),
                     set_tid_size = 1,
-                });
+                };
+                MemoryMarshal.Write(arguments.AsSpan(slot), in args);
+                BinaryPrimitives.WriteInt32LittleEndian(arguments.AsSpan(slot + argsSize), chunk[i].Tid);
                 calls.Add(new RemoteCall(Sys.clone3, scratch.At(slot), argsSize));
             }
+            scratch.Write(0, arguments);
             var results = parent.SyscallBatch(scratch, calls);
-            if (parent == _root)
-                CheckReaped(reaps, results);
+            // The tasks made are recorded before any failure of the batch is thrown.
+            var reapFailure = parent == _root ? ReapFailure(reaps, results) : null;
             var hostTids = _innerPids ? HostTids(parent, chunk) : null;
             FerryException? failure = null;
             for (int i = 0; i < chunk.Length; i++)
@@ -221,8 +225,8 @@ public sealed class HuskTree
                     _made.Add(task);
                 made.Add(task);
             }
-            if (failure is not null)
-                throw failure;
+            if ((reapFailure ?? failure) is { } error)
+                throw error;
         }
         return made;
     }
@@ -263,14 +267,16 @@ public sealed class HuskTree
         if (reaps.Count == 0)
             return;
         _rootScratch ??= _root!.MapScratch();
-        CheckReaped(reaps, _root!.SyscallBatch(_rootScratch, reaps));
+        if (ReapFailure(reaps, _root!.SyscallBatch(_rootScratch, reaps)) is { } error)
+            throw error;
     }
 
-    void CheckReaped(List<RemoteCall> reaps, long[] results)
+    FerryException? ReapFailure(List<RemoteCall> reaps, long[] results)
     {
         for (int i = 0; i < reaps.Count; i++)
             if (results[i] != reaps[i].A1)
-                throw new FerryException($"the placeholder holding {reaps[i].A1} could not be reaped by {_root}: wait4 returned {Errno.Name((int)-results[i])}");
+                return new FerryException($"the placeholder holding {reaps[i].A1} could not be reaped by {_root}: wait4 returned {Errno.Name((int)-results[i])}");
+        return null;
     }
 
     /// <summary>Who took which inner number among the threads and children of <paramref name="parent"/>: each NSpid read once.</summary>
