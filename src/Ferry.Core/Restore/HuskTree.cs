@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Ferry.Diagnostics;
 using Ferry.Images;
@@ -40,7 +41,18 @@ public sealed class HuskTree
     /// Ferry's own new threads (the pages are written by a pool of them) could take one of those numbers.
     /// </summary>
     readonly Dictionary<int, TracedTask> _held = [];
+
+    /// <summary>Every task cloned for the tree (placeholders apart), in the order made: what <see cref="Kill"/> ends.</summary>
+    readonly List<TracedTask> _made = [];
+
+    /// <summary>The clone3s (and the wait4s before them) of one batch: each takes two calls at most, and 512 fit.</summary>
+    const int ClonesPerBatch = 200;
+
+    /// <summary>A clone_args and its one-entry set_tid array, per clone of a batch.</summary>
+    const int CloneSlot = 96;
+
     TracedTask? _root;
+    RemoteScratch? _rootScratch;
 
     HuskTree(DumpSet set, Log log, bool innerPids, Action<HuskProcess> restoreMemory)
     {
@@ -70,6 +82,7 @@ public sealed class HuskTree
             tree.Populate(set.Root, root, null);
             tree.JoinGroups();
             tree.EndZombies();
+            tree._rootScratch?.Dispose();
         }
         catch
         {
@@ -114,21 +127,17 @@ public sealed class HuskTree
 
         var children = _set.Tasks.Where(t => t.Process.Ppid == images.Process.Pid).ToList();
         var zombies = _set.Zombies.Where(z => z.Process.Ppid == images.Process.Pid).ToList();
-        var created = new List<(TaskImages Images, TracedTask Task)>();
-        using (var scratch = leader.MapScratch())
-        {
-            // Children first, while the husk is still one thread: each is a copy of this one, its memory rebuilt.
-            foreach (var child in children)
-            {
-                ulong sharing = (child.Ids.FilesId == images.Ids.FilesId ? CloneFlags.CLONE_FILES : 0)
-                    | (child.Ids.FsId == images.Ids.FsId ? CloneFlags.CLONE_FS : 0);
-                created.Add((child, Clone(leader, scratch, child.Pid, sharing, Signals.SIGCHLD, thread: false)));
-            }
-            foreach (var zombie in zombies)
-                _zombies.Add((zombie, Clone(leader, scratch, zombie.Pid, 0, Signals.SIGCHLD, thread: false)));
-            foreach (uint tid in images.Process.Threads.Skip(1))
-                threads.Add(Clone(leader, scratch, (int)tid, ThreadFlags, 0, thread: true));
-        }
+        // Children first, while the husk is still one thread: each is a copy of this one, its memory rebuilt.
+        var requests = children.Select(child => new CloneRequest(child.Pid,
+                (child.Ids.FilesId == images.Ids.FilesId ? CloneFlags.CLONE_FILES : 0) | (child.Ids.FsId == images.Ids.FsId ? CloneFlags.CLONE_FS : 0),
+                Signals.SIGCHLD, Thread: false))
+            .Concat(zombies.Select(zombie => new CloneRequest(zombie.Pid, 0, Signals.SIGCHLD, Thread: false)))
+            .Concat(images.Process.Threads.Skip(1).Select(tid => new CloneRequest((int)tid, ThreadFlags, 0, Thread: true)))
+            .ToList();
+        var made = CloneAll(leader, requests, placeholders: false);
+        var created = children.Zip(made.Take(children.Count)).ToList();
+        _zombies.AddRange(zombies.Zip(made.Skip(children.Count).Take(zombies.Count)));
+        threads.AddRange(made.Skip(children.Count + zombies.Count));
         if (threads.Count > 1 || created.Count > 0 || zombies.Count > 0)
             _log.Debug($"pid {images.Pid}: {threads.Count - 1} thread(s), {created.Count} child(ren) and {zombies.Count} zombie(s) cloned");
         foreach (var (child, task) in created)
@@ -138,53 +147,162 @@ public sealed class HuskTree
                 task.SyscallOrThrow(Sys.setsid);
     }
 
+    /// <summary>
+    /// Clones the placeholders, all in batches of one resume each. They share the root husk's memory (CLONE_VM, not
+    /// a thread of it): a placeholder never runs an instruction, so there is nothing to copy at its birth nor to tear
+    /// down at its death.
+    /// </summary>
     void HoldIds(TracedTask root)
     {
         _root = root;
-        var ids = _set.Tasks.SelectMany(t => t.Process.Threads).Concat(_set.Zombies.Select(z => z.Process.Pid)).Distinct()
-            .Where(id => id != _set.Root.Process.Pid).ToList();
-        if (ids.Count == 0)
-            return;
-        using var scratch = root.MapScratch();
-        foreach (uint id in ids)
-            _held[(int)id] = Clone(root, scratch, (int)id, 0, 0, thread: false);
+        var ids = _set.Tasks.SelectMany(t => t.Process.Threads).Concat(_set.Zombies.Select(z => z.Process.Pid))
+            .Concat(_set.GroupHelpers).Distinct().Where(id => id != _set.Root.Process.Pid).ToList();
+        CloneAll(root, ids.Select(id => new CloneRequest((int)id, CloneFlags.CLONE_VM, 0, Thread: false)).ToList(), placeholders: true);
     }
 
-    /// <summary>Frees <paramref name="tid"/> for the real task: its placeholder is killed and reaped by the root husk, its parent.</summary>
-    void Release(int tid)
-    {
-        if (!_held.Remove(tid, out var holder))
-            return;
-        holder.Kill();
-        _root!.SyscallOrThrow(Sys.wait4, tid, 0, Wait.__WALL, 0);
-    }
+    /// <summary>One task to clone: the PID or TID it gets, its clone flags and exit signal.</summary>
+    readonly record struct CloneRequest(int Tid, ulong Flags, int ExitSignal, bool Thread);
 
-    /// <summary>Runs clone3 with set_tid = [<paramref name="tid"/>] in <paramref name="parent"/> and seizes the new task.</summary>
-    TracedTask Clone(TracedTask parent, RemoteScratch scratch, int tid, ulong flags, int exitSignal, bool thread)
+    /// <summary>
+    /// Runs clone3 with set_tid for each request in <paramref name="parent"/>, a batch of them per resume, and seizes
+    /// the new tasks (in request order). Placeholders holding those numbers are ended first: killed, and reaped by
+    /// the root husk, their parent, in the same batch when the parent is the root. Every task made is recorded
+    /// before a failed clone throws, so <see cref="Kill"/> finds it.
+    /// </summary>
+    List<TracedTask> CloneAll(TracedTask parent, IReadOnlyList<CloneRequest> requests, bool placeholders) =>
+        // On the tracer thread throughout: a hop per adopted task would cost more than its clone.
+        parent.Tracer.Run(() => CloneAllOnTracer(parent, requests, placeholders));
+
+    List<TracedTask> CloneAllOnTracer(TracedTask parent, IReadOnlyList<CloneRequest> requests, bool placeholders)
     {
-        Release(tid);
-        int argsSize = Marshal.SizeOf<CloneArgs>();
-        scratch.Write(argsSize, tid);
-        scratch.Write(0, new CloneArgs
+        var made = new List<TracedTask>(requests.Count);
+        if (requests.Count == 0)
+            return made;
+        using var scratch = parent.MapScratch(Math.Min(requests.Count, ClonesPerBatch) * CloneSlot);
+        foreach (var chunk in requests.Chunk(ClonesPerBatch))
         {
-            flags = flags | CloneFlags.CLONE_PTRACE,
-            exit_signal = (ulong)exitSignal,
-            set_tid = (ulong)scratch.At(argsSize),
-            set_tid_size = 1,
-        });
-        long result = parent.Syscall(Sys.clone3, scratch.At(0), argsSize);
-        if (result == -Errno.EEXIST)
-            throw new FerryException($"{(thread ? "TID" : "PID")} {tid} was taken while the restore ran ({PidCheck.Holder(tid) ?? "now free"}); run the restore again");
-        if (result < 0)
-            throw new FerryException($"cannot create {(thread ? "thread" : "process")} {tid} in {parent}: clone3 failed with {Errno.Name((int)-result)}");
-        int hostTid = _innerPids ? HostTid(parent, (int)result, thread) : (int)result;
-        return parent.Tracer.Adopt(hostTid);
+            var reaps = EndPlaceholders(chunk.Select(r => r.Tid));
+            var calls = new List<RemoteCall>(reaps.Count + chunk.Length);
+            if (parent == _root)
+                calls.AddRange(reaps);
+            else
+                Reap(reaps);
+            int argsSize = Marshal.SizeOf<CloneArgs>();
+            var arguments = new byte[chunk.Length * CloneSlot];
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                int slot = i * CloneSlot;
+                var args = new CloneArgs
+                {
+                    flags = chunk[i].Flags | CloneFlags.CLONE_PTRACE,
+                    exit_signal = (ulong)chunk[i].ExitSignal,
+                    set_tid = (ulong)scratch.At(slot + argsSize),
+                    set_tid_size = 1,
+                };
+                MemoryMarshal.Write(arguments.AsSpan(slot), in args);
+                BinaryPrimitives.WriteInt32LittleEndian(arguments.AsSpan(slot + argsSize), chunk[i].Tid);
+                calls.Add(new RemoteCall(Sys.clone3, scratch.At(slot), argsSize));
+            }
+            scratch.Write(0, arguments);
+            var results = parent.SyscallBatch(scratch, calls);
+            // The tasks made are recorded before any failure of the batch is thrown.
+            var reapFailure = parent == _root ? ReapFailure(reaps, results) : null;
+            var hostTids = _innerPids ? HostTids(parent, chunk) : null;
+            FerryException? failure = null;
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                long result = results[calls.Count - chunk.Length + i];
+                if (result < 0)
+                {
+                    failure ??= CloneFailed(parent, chunk[i], result);
+                    continue;
+                }
+                int tid = hostTids is null ? (int)result : HostTid(hostTids, parent, (int)result);
+                var task = parent.Tracer.Adopt(tid, chunk[i].Thread ? parent.Pid : tid);
+                if (placeholders)
+                    _held[chunk[i].Tid] = task;
+                else
+                    _made.Add(task);
+                made.Add(task);
+            }
+            if ((reapFailure ?? failure) is { } error)
+                throw error;
+        }
+        return made;
     }
 
-    /// <summary>The TID on this side of a task cloned inside a pid namespace: the one whose NSpid ends in <paramref name="innerTid"/>.</summary>
-    static int HostTid(TracedTask parent, int innerTid, bool thread) =>
-        Procfs.ProcTasks.WithInnerPid(thread ? Procfs.ProcTasks.ReadThreadIds(parent.Pid) : Procfs.ProcTasks.ReadChildren(parent.Pid, parent.Tid), innerTid)
-        ?? throw new FerryException($"the task cloned with inner PID {innerTid} by {parent} is not visible from here");
+    static FerryException CloneFailed(TracedTask parent, CloneRequest request, long result)
+    {
+        string kind = request.Thread ? "TID" : "PID";
+        return result == -Errno.EEXIST
+            ? new FerryException($"{kind} {request.Tid} was taken while the restore ran ({PidCheck.Holder(request.Tid) ?? "now free"}); run the restore again")
+            : new FerryException($"cannot create {(request.Thread ? "thread" : "process")} {request.Tid} in {parent}: clone3 failed with {Errno.Name((int)-result)}");
+    }
+
+    /// <summary>
+    /// Kills the placeholders holding <paramref name="tids"/> and reaps their ptrace exits; the wait4s returned free
+    /// the numbers once the root husk, their parent, runs them.
+    /// </summary>
+    List<RemoteCall> EndPlaceholders(IEnumerable<int> tids)
+    {
+        // The wait4s name each by its number where the root husk is (inside its pid namespace with inner PIDs).
+        var holders = tids.Where(_held.ContainsKey).Select(tid => (Tid: tid, Task: _held[tid])).ToList();
+        if (holders.Count == 0)
+            return [];
+        foreach (var (tid, _) in holders)
+            _held.Remove(tid);
+        _root!.Tracer.Run(() =>
+        {
+            foreach (var (_, task) in holders)
+                LibC.kill(task.Pid, Signals.SIGKILL);
+            foreach (var (_, task) in holders)
+                task.WaitGone();
+        });
+        return holders.Select(holder => new RemoteCall(Sys.wait4, holder.Tid, 0, Wait.__WALL, 0)).ToList();
+    }
+
+    /// <summary>Runs the wait4s of ended placeholders in the root husk (its scratch is mapped once, after its memory is rebuilt).</summary>
+    void Reap(List<RemoteCall> reaps)
+    {
+        if (reaps.Count == 0)
+            return;
+        _rootScratch ??= _root!.MapScratch();
+        if (ReapFailure(reaps, _root!.SyscallBatch(_rootScratch, reaps)) is { } error)
+            throw error;
+    }
+
+    FerryException? ReapFailure(List<RemoteCall> reaps, long[] results)
+    {
+        for (int i = 0; i < reaps.Count; i++)
+            if (results[i] != reaps[i].A1)
+                return new FerryException($"the placeholder holding {reaps[i].A1} could not be reaped by {_root}: wait4 returned {Errno.Name((int)-results[i])}");
+        return null;
+    }
+
+    /// <summary>Who took which inner number among the threads and children of <paramref name="parent"/>: each NSpid read once.</summary>
+    static Dictionary<int, int> HostTids(TracedTask parent, IEnumerable<CloneRequest> requests)
+    {
+        var candidates = new List<int>();
+        if (requests.Any(r => r.Thread))
+            candidates.AddRange(Procfs.ProcTasks.ReadThreadIds(parent.Pid));
+        if (requests.Any(r => !r.Thread))
+            candidates.AddRange(Procfs.ProcTasks.ReadChildren(parent.Pid, parent.Tid));
+        var hostTids = new Dictionary<int, int>();
+        foreach (int candidate in candidates)
+        {
+            try
+            {
+                if (Procfs.ProcStatusFile.Read(candidate).NSpid is [.., var inner])
+                    hostTids[inner] = candidate;
+            }
+            catch (Procfs.ProcessNotFoundException) { }
+        }
+        return hostTids;
+    }
+
+    static int HostTid(Dictionary<int, int> hostTids, TracedTask parent, int innerTid) =>
+        hostTids.TryGetValue(innerTid, out int host) ? host
+            : throw new FerryException($"the task cloned with inner PID {innerTid} by {parent} is not visible from here");
 
     /// <summary>
     /// Process groups, once every process of every session exists: group leaders first, then the members join
@@ -219,17 +337,17 @@ public sealed class HuskTree
     (TracedTask Helper, TracedTask Parent) StartGroupHelper(pstree_entry member)
     {
         var parent = _processes.First(p => p.Images.Process.Pid == member.Ppid).Leader;
-        using var scratch = parent.MapScratch();
-        var helper = Clone(parent, scratch, (int)member.Pgid, 0, Signals.SIGCHLD, thread: false);
+        var helper = CloneAll(parent, [new CloneRequest((int)member.Pgid, 0, Signals.SIGCHLD, Thread: false)], placeholders: false)[0];
         helper.SyscallOrThrow(Sys.setpgid, 0, 0);
         _log.Debug($"pid {member.Pgid}: a helper making process group {member.Pgid} for {member.Pid}");
         return (helper, parent);
     }
 
-    static void EndGroupHelper(uint pid, TracedTask helper, TracedTask parent)
+    void EndGroupHelper(uint pid, TracedTask helper, TracedTask parent)
     {
         DetachInto(helper, Sys.exit_group, 0);
         parent.SyscallOrThrow(Sys.wait4, pid, 0, Wait.__WALL, 0);
+        _made.Remove(helper);
         TakeBackSigchld(parent);
     }
 
@@ -328,18 +446,15 @@ public sealed class HuskTree
     /// <summary>SIGKILLs every process made (deepest first) and reaps what is ours to reap: nothing is left behind.</summary>
     public void Kill(TracedTask root)
     {
-        var processes = _processes.Count > 0 ? _processes.Select(p => p.Threads).ToList() : [[root]];
-        var all = processes.Concat(_zombies.Select(z => (IReadOnlyList<TracedTask>)[z.Task]))
-            .Concat(_held.Values.Select(h => (IReadOnlyList<TracedTask>)[h])).Reverse().ToList();
-        foreach (var threads in all)
-        {
-            LibC.kill(threads[0].Pid, Signals.SIGKILL);
-            foreach (var thread in threads.Reverse().Where(t => t.IsAttached))
-                thread.WaitGone();
-        }
+        // Creation order puts parents before children and leaders before their threads; the leader's exit is reported last.
+        var all = _made.Concat(_held.Values).Prepend(root).Reverse().ToList();
+        foreach (var task in all.Where(t => t.Tid == t.Pid))
+            LibC.kill(task.Pid, Signals.SIGKILL);
+        foreach (var task in all.Where(t => t.IsAttached))
+            task.WaitGone();
         // Children outlived their killed husk parents as zombies and came to Ferry, the subreaper.
-        foreach (var threads in all.Where(t => t[0].Pid != root.Pid))
-            ReapOrphan(threads[0].Pid);
+        foreach (var task in all.Where(t => t.Tid == t.Pid && t.Pid != root.Pid))
+            ReapOrphan(task.Pid);
     }
 
     static unsafe void ReapOrphan(int pid)

@@ -15,28 +15,49 @@ public static class PidCheck
     /// only by tasks on their way out (killed, exiting, or zombies their parent has not reaped yet: what a dump that
     /// killed the tree a moment ago leaves) is waited for up to <see cref="DyingHolderWait"/>; a live holder fails at once.
     /// </summary>
-    public static void EnsureFree(DumpSet set, Log log)
+    public static void EnsureFree(DumpSet set, Log log) => EnsureFree(set.AllTids, log);
+
+    /// <inheritdoc cref="EnsureFree(DumpSet, Log)"/>
+    public static void EnsureFree(IEnumerable<int> tids, Log log)
     {
+        // One cheap look (a stat of /proc/TID) at each; only the numbers in use are looked into and waited for.
+        var held = tids.Distinct().Where(InUse).ToList();
+        if (held.Count == 0)
+            return;
+        var taken = Holders(held);
+        if (taken.Count == 0)
+            return;
+        if (taken.Any(t => !t.Holder.Dying))
+            throw Taken(taken);
+        log.Info($"waiting up to {DyingHolderWait.TotalSeconds} s for PID(s) {string.Join(", ", taken.Select(t => t.Tid))} held by tasks on their way out");
+        // A dying holder stays dying until its number is free, so only whether each is still in use is polled.
         var deadline = Stopwatch.GetTimestamp() + (long)(DyingHolderWait.TotalSeconds * Stopwatch.Frequency);
-        var waiting = false;
+        held = taken.Select(t => t.Tid).ToList();
         while (true)
         {
-            var taken = set.AllTids.Select(tid => (Tid: tid, Holder: Find(tid))).Where(t => t.Holder is not null).ToList();
-            if (taken.Count == 0)
+            held.RemoveAll(tid => !InUse(tid));
+            if (held.Count == 0)
                 return;
-            if (taken.Any(t => !t.Holder!.Dying) || Stopwatch.GetTimestamp() > deadline)
-                throw Taken(taken.Select(t => (t.Tid, t.Holder!.Description)).ToList());
-            if (!waiting)
-                log.Info($"waiting up to {DyingHolderWait.TotalSeconds} s for PID(s) {string.Join(", ", taken.Select(t => t.Tid))} held by tasks on their way out");
-            waiting = true;
-            Thread.Sleep(10);
+            if (Stopwatch.GetTimestamp() > deadline)
+                break;
+            Thread.Sleep(2);
         }
+        // Still taken: say by whom now (a number freed and taken again by a live process is named too).
+        taken = Holders(held);
+        if (taken.Count > 0)
+            throw Taken(taken);
     }
 
-    static FerryException Taken(List<(int Tid, string Holder)> taken)
+    /// <summary>Whether a task (thread, process or zombie) has <paramref name="tid"/> here: /proc/TID exists for each.</summary>
+    static bool InUse(int tid) => Directory.Exists($"/proc/{tid}");
+
+    static List<(int Tid, PidHolder Holder)> Holders(List<int> tids) =>
+        tids.Select(tid => (Tid: tid, Holder: Find(tid))).Where(t => t.Holder is not null).Select(t => (t.Tid, t.Holder!)).ToList();
+
+    static FerryException Taken(List<(int Tid, PidHolder Holder)> taken)
     {
-        string list = string.Join("; ", taken.Select(t => $"{t.Tid} by {t.Holder}"));
-        string which = taken.Count == 1 ? $"PID {taken[0].Tid} is taken by {taken[0].Holder}" : $"{taken.Count} PIDs are taken: {list}";
+        string list = string.Join("; ", taken.Select(t => $"{t.Tid} by {t.Holder.Description}"));
+        string which = taken.Count == 1 ? $"PID {taken[0].Tid} is taken by {taken[0].Holder.Description}" : $"{taken.Count} PIDs are taken: {list}";
         return new FerryException(
             $"{which}; stop those processes (or wait until they are reaped) and run the restore again, or restore with --pidns new");
     }
@@ -49,6 +70,8 @@ public static class PidCheck
 
     static PidHolder? Find(int pid)
     {
+        if (!InUse(pid))
+            return null;
         ProcStatus status;
         uint flags;
         try

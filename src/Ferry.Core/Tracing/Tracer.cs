@@ -81,12 +81,13 @@ public sealed class Tracer : IDisposable
 
     /// <summary>
     /// Takes over a task that became traced without a seize: a thread or process created by a remote clone/clone3 with
-    /// CLONE_PTRACE in a seized task. Waits for its first stop, which comes before it runs any instruction.
+    /// CLONE_PTRACE in a seized task. Waits for its first stop, which comes before it runs any instruction. A caller
+    /// that knows the task's <paramref name="tgid"/> (it cloned a thread or a process) saves reading /proc/TID/status.
     /// </summary>
-    public TracedTask Adopt(int tid) => Run(() =>
+    public TracedTask Adopt(int tid, int? tgid = null) => Run(() =>
     {
         if (_tasks.TryGetValue(tid, out var known)) return known;
-        var task = new TracedTask(this, tid, ReadStatus(tid).Tgid);
+        var task = new TracedTask(this, tid, tgid ?? ReadStatus(tid).Tgid);
         _tasks[tid] = task;
         try
         {
