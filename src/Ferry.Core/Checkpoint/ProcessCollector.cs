@@ -61,15 +61,17 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         }
 
         var cores = new List<(int, core_entry)>(tasks.Count);
-        MmDumper.TaskFacts facts;
+        ProcessAnswers facts;
         using (var scratch = leader.MapScratch())
         {
-            var tc = ProcessCoreDumper.Dump(leader, scratch, process.Stat);
-            facts = MmDumper.Ask(leader);
+            var (leaderAnswers, processAnswers) = TaskQuestions.AskLeader(leader, scratch);
+            facts = processAnswers;
             for (var i = 0; i < tasks.Count; i++)
             {
-                var core = ThreadDumper.Dump(tasks[i], scratch, isLeader: i == 0);
-                if (i == 0) core.Tc = tc;
+                // Every thread runs its batch from the leader's scratch: they share the address space.
+                var answers = i == 0 ? leaderAnswers : TaskQuestions.AskThread(tasks[i], scratch);
+                var core = ThreadDumper.Dump(tasks[i], answers, isLeader: i == 0);
+                if (i == 0) core.Tc = ProcessCoreDumper.Dump(leader, facts, scratch, process.Stat);
                 cores.Add(((int)virtualTids[i], core));
             }
         }
