@@ -62,7 +62,7 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
 
         var cores = new List<(int, core_entry)>(tasks.Count);
         ProcessAnswers facts;
-        using (var scratch = leader.MapScratch())
+        using (var scratch = leader.MapBatchScratch())
         {
             var (leaderAnswers, processAnswers) = TaskQuestions.AskLeader(leader, scratch);
             facts = processAnswers;

@@ -369,11 +369,11 @@ public sealed unsafe class TracedTask
     {
         RequireStopped();
         if (calls.Count == 0) return [];
-        var (code, results) = scratch.BatchArea(calls.Count);
-        var (program, end) = SyscallProgram.Build(calls, results);
-        if (program.Length > RemoteScratch.BatchCodeSize)
-            throw new ArgumentException($"{calls.Count} remote syscalls make {program.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
-        Memory.Write(code, program);
+        var (code, results) = scratch.BatchArea(calls.Count, out var unlock);
+        var (bytes, end) = SyscallProgram.Build(unlock is { } first ? [first, .. calls] : calls, results);
+        if (bytes.Length > RemoteScratch.BatchCodeSize)
+            throw new ArgumentException($"{calls.Count} remote syscalls make {bytes.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
+        Memory.Write(code, bytes);
         var what = $"a batch of {calls.Count} remote syscalls ({Sys.Name(calls[0].Nr)}, ...)";
         try
         {
@@ -388,9 +388,16 @@ public sealed unsafe class TracedTask
             if (IsStopped) PutBackOwnState();
             throw;
         }
-        var values = new long[calls.Count];
+        var skip = unlock is null ? 0 : 1;
+        var values = new long[skip + calls.Count];
         Memory.Read(results, MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
+        if (skip == 1)
+        {
+            if (values[0] < 0)
+                throw new LinuxException("remote mprotect of the batch results", Tid, (int)-values[0]);
+            scratch.Unlocked();
+        }
+        return values[skip..];
     });
 
     /// <summary>
@@ -407,7 +414,14 @@ public sealed unsafe class TracedTask
     }
 
     /// <summary>Maps an anonymous read-write area in the task for syscall arguments; dispose it to unmap.</summary>
-    public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size);
+    public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size, forBatches: false);
+
+    /// <summary>
+    /// A scratch for <see cref="SyscallBatch"/>: one mapping with the batch's code, unmapped by one munmap. Until its
+    /// first batch has run it is read-only for the task (a batch's pointer arguments may point into it; writes to it
+    /// beforehand go through /proc/PID/mem).
+    /// </summary>
+    public RemoteScratch MapBatchScratch(int size = (int)Mman.PageSize) => new(this, size, forBatches: true);
 
     public override string ToString() => Tid == Pid ? $"pid {Pid}" : $"thread {Tid} of pid {Pid}";
 

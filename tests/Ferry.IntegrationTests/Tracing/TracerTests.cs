@@ -403,7 +403,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         var ownMask = BlockedSignals(target.Pid);
         using (var scratch = task.MapScratch())
         {
-            var code = (long)scratch.BatchArea(3).Code;
+            var code = (long)scratch.BatchArea(3, out _).Code;
             var error = Assert.Throws<TracingException>(() => task.SyscallBatch(scratch, [
                 new RemoteCall(Sys.getpid),
                 new RemoteCall(Sys.munmap, code, RemoteScratch.BatchCodeSize),
