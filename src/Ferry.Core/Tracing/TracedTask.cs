@@ -507,9 +507,10 @@ public sealed unsafe class TracedTask
     /// address holding 0f 05 runs `syscall`, and a process may have unmapped its vdso (zdtm's vdso02 does).
     /// </summary>
     /// <param name="skipVdso">Leave the [vdso] out (a restore that is about to unmap the husk's vdso).</param>
-    public ulong FindSyscallInstruction(bool skipVdso = false)
+    /// <param name="mappings">The task's /proc/PID/maps when the caller has read it already (the task stopped since).</param>
+    public ulong FindSyscallInstruction(bool skipVdso = false, IReadOnlyList<MapsEntry>? mappings = null)
     {
-        var mappings = ProcMaps.Read(Tid);
+        mappings ??= ProcMaps.Read(Tid);
         // [vsyscall] is left out: its page is execute-only and, emulated, faults on anything but its three entries.
         var candidates = mappings.Where(m => !skipVdso && m.Kind == MapKind.Vdso)
             .Concat(mappings.Where(m => m.Kind is not (MapKind.Vdso or MapKind.Vsyscall) && m.IsReadable && m.IsExecutable));

@@ -8,10 +8,10 @@ namespace Ferry.Resources.Credentials;
 /// <summary>A thread's credentials: ids, groups and capabilities from /proc, securebits asked of the thread.</summary>
 internal static class CredentialsDumper
 {
+    /// <param name="status">The thread's /proc/PID/task/TID/status.</param>
     /// <param name="securebits">PR_GET_SECUREBITS in the thread (<see cref="TaskState.TaskQuestions"/>).</param>
-    public static creds_entry Dump(TracedTask task, uint securebits)
+    public static creds_entry Dump(ProcStatus status, uint securebits)
     {
-        var status = ProcStatusFile.ReadThread(task.Pid, task.Tid);
         var creds = new creds_entry
         {
             Uid = status.Uid.Real, Euid = status.Uid.Effective, Suid = status.Uid.Saved, Fsuid = status.Uid.Filesystem,

@@ -28,7 +28,7 @@ internal static class ProcessCoreDumper
             Personality = ProcMisc.ReadPersonality(pid),
             Flags = stat.Flags,
             BlkSigset = leader.GetSigMask(),
-            Comm = ProcMisc.ReadComm(pid),
+            Comm = stat.Comm,
             Timers = TimerDumper.Dump(leader, answers.Intervals, scratch, 0),
             Rlimits = Rlimits(pid),
             SignalsS = SignalDumper.Pending(leader, shared: true),

@@ -18,9 +18,10 @@ internal static class ThreadDumper
     const uint SchedResetOnFork = 0x40000000, SchedDeadline = 6;
 
     /// <param name="answers">What the thread told of itself (<see cref="TaskQuestions"/>).</param>
-    public static core_entry Dump(TracedTask thread, ThreadAnswers answers, bool isLeader)
+    /// <param name="stat">Its /proc/PID/task/TID/stat (the leader's: /proc/PID/stat, the same for the fields used).</param>
+    /// <param name="status">Its /proc/PID/task/TID/status (the leader's: /proc/PID/status).</param>
+    public static core_entry Dump(TracedTask thread, ThreadAnswers answers, ProcStat stat, ProcStatus status, bool isLeader)
     {
-        var stat = ProcStatFile.ReadThread(thread.Pid, thread.Tid);
         var clearTid = answers.ClearTid;
         var pdeathSig = answers.PdeathSig;
         var (robustHead, robustLength) = RobustList(thread.Tid);
@@ -31,8 +32,8 @@ internal static class ThreadDumper
             SchedNice = (int)stat.Nice, SchedPolicy = SchedulingPolicy(thread.Tid),
             Sas = SignalDumper.AltStack(answers.AltStack),
             SignalsP = SignalDumper.Pending(thread, shared: false),
-            Creds = CredentialsDumper.Dump(thread, answers.Securebits),
-            Comm = ProcFile.ReadAllText(thread.Pid, $"task/{thread.Tid}/comm").TrimEnd('\n'),
+            Creds = CredentialsDumper.Dump(status, answers.Securebits),
+            Comm = stat.Comm,
         };
         if ((core.SchedPolicy & ~SchedResetOnFork) is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
         if (pdeathSig != 0) core.PdeathSig = (uint)pdeathSig;
