@@ -111,6 +111,7 @@ public static class Dumper
                 {
                     Kill(tree);
                     killed = true;
+                    foreach (var task in seized.Tasks) task.Abandon();
                     end = "killed";
                 }
                 var frozen = clock.Elapsed - frozenAt;

@@ -307,6 +307,13 @@ public sealed unsafe class TracedTask
             throw LinuxException.FromLastError($"tgkill({signal}) after detach", Tid);
     });
 
+    /// <summary>
+    /// Lets go of a task whose process was SIGKILLed without another ptrace request or waiting for it to go: the
+    /// kernel ends the tracing as it exits. Its registers are not written back (a request on a dying task fails,
+    /// and an exception costs more than the rest of a tiny dump's release).
+    /// </summary>
+    public void Abandon() => OnThread(Forget);
+
     /// <summary>SIGKILLs the task's process and waits until this thread is gone.</summary>
     public void Kill() => OnThread(() =>
     {
