@@ -111,6 +111,7 @@ public static class Dumper
                 {
                     Kill(tree);
                     killed = true;
+                    foreach (var task in seized.Tasks) task.Abandon();
                     end = "killed";
                 }
                 var frozen = clock.Elapsed - frozenAt;
@@ -150,8 +151,8 @@ public static class Dumper
             throw new FerryException($"{pid} is a thread of process {status.Tgid}; dump the process {status.Tgid}");
         if (pid == Environment.ProcessId)
             throw new FerryException("ferry cannot dump itself");
-        // The tree would hold Ferry itself, which cannot freeze itself.
-        for (var ancestor = ProcStatusFile.Read(Environment.ProcessId).PPid; ancestor > 1; ancestor = ProcStatusFile.Read(ancestor).PPid)
+        // The tree would hold Ferry itself, which cannot freeze itself. (/proc/N/stat: the kernel makes it faster than status.)
+        for (var ancestor = ProcStatFile.Read(Environment.ProcessId).PPid; ancestor > 1; ancestor = ProcStatFile.Read(ancestor).PPid)
             if (ancestor == pid)
                 throw new FerryException($"process {pid} is an ancestor of ferry itself; ferry cannot dump a tree it is part of");
     }

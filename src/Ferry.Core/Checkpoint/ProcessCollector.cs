@@ -10,7 +10,8 @@ namespace Ferry.Checkpoint;
 
 /// <summary>A live process of the tree checked and ready to collect; nothing has been asked of it yet.</summary>
 /// <param name="Fds">Its descriptors; null when its descriptor table is shared with a process collected before.</param>
-internal sealed record CheckedProcess(TreeProcess Process, ProcStat Stat, ProcStatus Status, task_kobj_ids_entry Ids, List<FdEntry>? Fds);
+/// <param name="Maps">Its /proc/PID/maps as found frozen (before any scratch of the dump was mapped).</param>
+internal sealed record CheckedProcess(TreeProcess Process, ProcStat Stat, ProcStatus Status, IReadOnlyList<MapsEntry> Maps, task_kobj_ids_entry Ids, List<FdEntry>? Fds);
 
 /// <summary>What the memory dump of one process wrote and how long it took.</summary>
 internal readonly record struct ProcessMemory(long Pages, long Bytes, TimeSpan Time);
@@ -38,12 +39,13 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
     {
         var pid = process.Pid;
         var stat = ProcStatFile.Read(pid);
-        var status = ProcStatusFile.Read(pid);
-        DumpLimits.Check(pid, status, inOwnPidNamespace);
+        var status = process.Status; // read once the tree was frozen
+        var maps = ProcMaps.Read(pid);
+        var taskIds = ids.Of(pid, stat.PPid, out var newFileTable);
+        DumpLimits.Check(pid, status, maps, taskIds, ids, inOwnPidNamespace);
         var fds = ProcFds.Read(pid);
         FdDumper.RefuseUnsupported(pid, fds);
-        var taskIds = ids.Of(pid, stat.PPid, out var newFileTable);
-        return new CheckedProcess(process, stat, status, taskIds, newFileTable ? fds : null);
+        return new CheckedProcess(process, stat, status, maps, taskIds, newFileTable ? fds : null);
     }
 
     public (ProcessImages Images, ProcessMemory Memory) Collect(CheckedProcess process)
@@ -61,15 +63,23 @@ internal sealed class ProcessCollector(FileTable files, ShmemDumper shmem, strin
         }
 
         var cores = new List<(int, core_entry)>(tasks.Count);
-        MmDumper.TaskFacts facts;
-        using (var scratch = leader.MapScratch())
+        ProcessAnswers facts;
+        // Found in the maps read already; every thread runs code of the same address space.
+        var syscallInstruction = leader.FindSyscallInstruction(mappings: process.Maps);
+        foreach (var task in tasks) task.SyscallInstruction = syscallInstruction;
+        using (var scratch = leader.MapBatchScratch())
         {
-            var tc = ProcessCoreDumper.Dump(leader, scratch, process.Stat);
-            facts = MmDumper.Ask(leader);
+            var (leaderAnswers, processAnswers) = TaskQuestions.AskLeader(leader, scratch);
+            facts = processAnswers;
             for (var i = 0; i < tasks.Count; i++)
             {
-                var core = ThreadDumper.Dump(tasks[i], scratch, isLeader: i == 0);
-                if (i == 0) core.Tc = tc;
+                // Every thread runs its batch from the leader's scratch: they share the address space.
+                var answers = i == 0 ? leaderAnswers : TaskQuestions.AskThread(tasks[i], scratch);
+                // The leader's /proc/PID/stat and status tell its own nice, priority, comm and credentials.
+                var (stat, status) = i == 0 ? (process.Stat, process.Status)
+                    : (ProcStatFile.ReadThread(pid, tasks[i].Tid), ProcStatusFile.ReadThread(pid, tasks[i].Tid));
+                var core = ThreadDumper.Dump(tasks[i], answers, stat, status, isLeader: i == 0);
+                if (i == 0) core.Tc = ProcessCoreDumper.Dump(leader, facts, scratch, process.Stat);
                 cores.Add(((int)virtualTids[i], core));
             }
         }

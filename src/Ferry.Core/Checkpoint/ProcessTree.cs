@@ -7,7 +7,7 @@ namespace Ferry.Checkpoint;
 
 /// <summary>One live process of a frozen tree: its threads (leader first) and its pstree entry (threads in that order).</summary>
 /// <param name="Pid">Its PID in Ferry's pid namespace (for /proc and ptrace).</param>
-internal sealed record TreeProcess(int Pid, IReadOnlyList<TracedTask> Threads, pstree_entry Pstree)
+internal sealed record TreeProcess(int Pid, IReadOnlyList<TracedTask> Threads, pstree_entry Pstree, ProcStatus Status)
 {
     /// <summary>Its PID inside its own pid namespace: the one the images are named and written with.</summary>
     public int Vpid => (int)Pstree.Pid;
@@ -85,7 +85,7 @@ internal sealed class ProcessTree
             if (threads.TryGetValue(pid, out var tasks))
             {
                 entry.Threads.Add(tasks.Select(t => t.Tid == pid ? entry.Pid : (uint)InnerTid(pid, t.Tid)));
-                processes.Add(new TreeProcess(pid, tasks, entry));
+                processes.Add(new TreeProcess(pid, tasks, entry, status));
             }
             else
             {

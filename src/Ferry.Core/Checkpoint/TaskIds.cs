@@ -57,7 +57,7 @@ internal sealed class TaskIds
             FsId = FsShared(pid, parentPid),
             SighandId = Unshared(_sighand, pid, "signal handlers (CLONE_SIGHAND)"),
         };
-        var ns = NamespaceKinds.Select(kind => Namespace(pid, kind)).ToArray();
+        var ns = NamespaceKinds.Select(kind => NamespaceOf(pid, kind)).ToArray();
         if (ns[0] is { } pidNs) ids.PidNsId = pidNs;
         if (ns[1] is { } netNs) ids.NetNsId = netNs;
         if (ns[2] is { } ipcNs) ids.IpcNsId = ipcNs;
@@ -69,8 +69,11 @@ internal sealed class TaskIds
         return ids;
     }
 
-    /// <summary>The id of the process's namespace of this kind; null when the kernel has no such kind.</summary>
-    uint? Namespace(int pid, string kind)
+    /// <summary>
+    /// The id of the process's namespace of this kind ("pid", ..., or "pid_for_children"); null when the kernel has no
+    /// such kind.
+    /// </summary>
+    public uint? NamespaceOf(int pid, string kind)
     {
         string? link;
         try

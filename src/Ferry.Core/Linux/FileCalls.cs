@@ -54,6 +54,9 @@ internal static unsafe partial class FileCalls
     public static partial int fstatfs(int fd, FileSystemStatus* status);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int stat(string path, FileStatus* status);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int statfs(string path, FileSystemStatus* status);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -10,15 +10,29 @@ public sealed class RemoteScratch : IDisposable
 {
     readonly TracedTask _task;
     bool _unmapped;
-    ulong _batchArea; // code pages (r-x) then one results page (rw) for TracedTask.SyscallBatch; 0 until its first batch
+    ulong _batchArea; // code pages (r-x) then one results page for TracedTask.SyscallBatch; 0 until its first batch
+    readonly bool _oneArea; // the batch area and the scratch are one mapping: [code | results | scratch]
+    long _lockedLength; // bytes from the results page on still read-execute: the next batch's first call makes them read-write
 
-    internal RemoteScratch(TracedTask task, int size)
+    internal RemoteScratch(TracedTask task, int size, bool forBatches)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         _task = task;
         Size = (int)((size + Mman.PageSize - 1) / Mman.PageSize * Mman.PageSize);
-        Address = (ulong)task.SyscallOrThrow(Sys.mmap, 0, Size, Mman.PROT_READ | Mman.PROT_WRITE,
-            Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        if (forBatches)
+        {
+            // One remote mmap for code, results and scratch; the first batch makes the last two writable itself.
+            _oneArea = true;
+            _lockedLength = Mman.PageSize + Size;
+            _batchArea = (ulong)task.SyscallOrThrow(Sys.mmap, 0, BatchCodeSize + _lockedLength, Mman.PROT_READ | Mman.PROT_EXEC,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+            Address = _batchArea + BatchCodeSize + Mman.PageSize;
+        }
+        else
+        {
+            Address = (ulong)task.SyscallOrThrow(Sys.mmap, 0, Size, Mman.PROT_READ | Mman.PROT_WRITE,
+                Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
+        }
     }
 
     /// <summary>The remote address of the area.</summary>
@@ -66,26 +80,36 @@ public sealed class RemoteScratch : IDisposable
     /// <summary>
     /// Where a batch of <paramref name="calls"/> writes its code and its results, mapped on first use: read-execute
     /// pages (written through /proc/PID/mem; a mapping writable and executable at once would be refused under
-    /// memory-deny-write-execute) and a read-write page after them.
+    /// memory-deny-write-execute) and a results page after them. While the results page is not yet writable,
+    /// <paramref name="unlock"/> is the mprotect the batch must run first (it saves a round trip of its own).
     /// </summary>
-    internal (ulong Code, ulong Results) BatchArea(int calls)
+    internal (ulong Code, ulong Results) BatchArea(int calls, out RemoteCall? unlock)
     {
-        if (calls > BatchResults)
-            throw new ArgumentOutOfRangeException(nameof(calls), $"a batch holds at most {BatchResults} remote syscalls, not {calls}");
+        if (calls + 1 > BatchResults)
+            throw new ArgumentOutOfRangeException(nameof(calls), $"a batch holds at most {BatchResults - 1} remote syscalls, not {calls}");
         if (_batchArea == 0)
         {
-            var area = (ulong)_task.SyscallOrThrow(Sys.mmap, 0, BatchCodeSize + Mman.PageSize, Mman.PROT_READ | Mman.PROT_EXEC,
+            _batchArea = (ulong)_task.SyscallOrThrow(Sys.mmap, 0, BatchCodeSize + Mman.PageSize, Mman.PROT_READ | Mman.PROT_EXEC,
                 Mman.MAP_PRIVATE | Mman.MAP_ANONYMOUS, -1, 0);
-            _batchArea = area;
-            _task.SyscallOrThrow(Sys.mprotect, (long)area + BatchCodeSize, Mman.PageSize, Mman.PROT_READ | Mman.PROT_WRITE);
+            _lockedLength = Mman.PageSize;
         }
-        return (_batchArea, _batchArea + BatchCodeSize);
+        var results = _batchArea + BatchCodeSize;
+        unlock = _lockedLength == 0 ? null : new RemoteCall(Sys.mprotect, (long)results, _lockedLength, Mman.PROT_READ | Mman.PROT_WRITE);
+        return (_batchArea, results);
     }
+
+    /// <summary>The batch's unlocking mprotect succeeded: results (and the scratch of one area) are writable now.</summary>
+    internal void Unlocked() => _lockedLength = 0;
 
     public void Dispose()
     {
         if (_unmapped || !_task.IsAttached) return;
         _unmapped = true;
+        if (_oneArea)
+        {
+            _task.SyscallOrThrow(Sys.munmap, (long)_batchArea, BatchCodeSize + Mman.PageSize + Size);
+            return;
+        }
         _task.SyscallOrThrow(Sys.munmap, (long)Address, Size);
         if (_batchArea != 0)
             _task.SyscallOrThrow(Sys.munmap, (long)_batchArea, BatchCodeSize + Mman.PageSize);

@@ -307,6 +307,13 @@ public sealed unsafe class TracedTask
             throw LinuxException.FromLastError($"tgkill({signal}) after detach", Tid);
     });
 
+    /// <summary>
+    /// Lets go of a task whose process was SIGKILLed without another ptrace request or waiting for it to go: the
+    /// kernel ends the tracing as it exits. Its registers are not written back (a request on a dying task fails,
+    /// and an exception costs more than the rest of a tiny dump's release).
+    /// </summary>
+    public void Abandon() => OnThread(Forget);
+
     /// <summary>SIGKILLs the task's process and waits until this thread is gone.</summary>
     public void Kill() => OnThread(() =>
     {
@@ -369,11 +376,11 @@ public sealed unsafe class TracedTask
     {
         RequireStopped();
         if (calls.Count == 0) return [];
-        var (code, results) = scratch.BatchArea(calls.Count);
-        var (program, end) = SyscallProgram.Build(calls, results);
-        if (program.Length > RemoteScratch.BatchCodeSize)
-            throw new ArgumentException($"{calls.Count} remote syscalls make {program.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
-        Memory.Write(code, program);
+        var (code, results) = scratch.BatchArea(calls.Count, out var unlock);
+        var (bytes, end) = SyscallProgram.Build(unlock is { } first ? [first, .. calls] : calls, results);
+        if (bytes.Length > RemoteScratch.BatchCodeSize)
+            throw new ArgumentException($"{calls.Count} remote syscalls make {bytes.Length} bytes of code; a batch holds {RemoteScratch.BatchCodeSize}", nameof(calls));
+        Memory.Write(code, bytes);
         var what = $"a batch of {calls.Count} remote syscalls ({Sys.Name(calls[0].Nr)}, ...)";
         try
         {
@@ -388,9 +395,16 @@ public sealed unsafe class TracedTask
             if (IsStopped) PutBackOwnState();
             throw;
         }
-        var values = new long[calls.Count];
+        var skip = unlock is null ? 0 : 1;
+        var values = new long[skip + calls.Count];
         Memory.Read(results, MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
+        if (skip == 1)
+        {
+            if (values[0] < 0)
+                throw new LinuxException("remote mprotect of the batch results", Tid, (int)-values[0]);
+            scratch.Unlocked();
+        }
+        return values[skip..];
     });
 
     /// <summary>
@@ -407,7 +421,14 @@ public sealed unsafe class TracedTask
     }
 
     /// <summary>Maps an anonymous read-write area in the task for syscall arguments; dispose it to unmap.</summary>
-    public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size);
+    public RemoteScratch MapScratch(int size = (int)Mman.PageSize) => new(this, size, forBatches: false);
+
+    /// <summary>
+    /// A scratch for <see cref="SyscallBatch"/>: one mapping with the batch's code, unmapped by one munmap. Until its
+    /// first batch has run it is read-only for the task (a batch's pointer arguments may point into it; writes to it
+    /// beforehand go through /proc/PID/mem).
+    /// </summary>
+    public RemoteScratch MapBatchScratch(int size = (int)Mman.PageSize) => new(this, size, forBatches: true);
 
     public override string ToString() => Tid == Pid ? $"pid {Pid}" : $"thread {Tid} of pid {Pid}";
 
@@ -493,9 +514,10 @@ public sealed unsafe class TracedTask
     /// address holding 0f 05 runs `syscall`, and a process may have unmapped its vdso (zdtm's vdso02 does).
     /// </summary>
     /// <param name="skipVdso">Leave the [vdso] out (a restore that is about to unmap the husk's vdso).</param>
-    public ulong FindSyscallInstruction(bool skipVdso = false)
+    /// <param name="mappings">The task's /proc/PID/maps when the caller has read it already (the task stopped since).</param>
+    public ulong FindSyscallInstruction(bool skipVdso = false, IReadOnlyList<MapsEntry>? mappings = null)
     {
-        var mappings = ProcMaps.Read(Tid);
+        mappings ??= ProcMaps.Read(Tid);
         // [vsyscall] is left out: its page is execute-only and, emulated, faults on anything but its three entries.
         var candidates = mappings.Where(m => !skipVdso && m.Kind == MapKind.Vdso)
             .Concat(mappings.Where(m => m.Kind is not (MapKind.Vdso or MapKind.Vsyscall) && m.IsReadable && m.IsExecutable));

@@ -403,7 +403,7 @@ public sealed class TracerTests(ITestOutputHelper output)
         var ownMask = BlockedSignals(target.Pid);
         using (var scratch = task.MapScratch())
         {
-            var code = (long)scratch.BatchArea(3).Code;
+            var code = (long)scratch.BatchArea(3, out _).Code;
             var error = Assert.Throws<TracingException>(() => task.SyscallBatch(scratch, [
                 new RemoteCall(Sys.getpid),
                 new RemoteCall(Sys.munmap, code, RemoteScratch.BatchCodeSize),
@@ -416,6 +416,37 @@ public sealed class TracerTests(ITestOutputHelper output)
         Assert.Equal(target.Pid, task.Syscall(Sys.getpid));
         task.Detach();
         Assert.Equal(ownMask, BlockedSignals(target.Pid));
+    }
+
+    /// <summary>
+    /// A batch scratch is one read-execute mapping (code, results, scratch) until its first batch, whose own first call
+    /// makes results and scratch writable: the kernel writes a call's pointed-to result into the scratch in that same
+    /// batch. Dispose unmaps all of it at once.
+    /// </summary>
+    [RootFact]
+    public void A_batch_scratch_is_one_mapping_made_writable_by_its_first_batch()
+    {
+        const int SIGUSR1 = 10;
+        using var target = RunningTarget.Start("trace_counter");
+        using var tracer = new Tracer();
+        var task = tracer.Seize(target.Pid);
+        ulong code, scratchAddress;
+        using (var scratch = task.MapBatchScratch())
+        {
+            scratchAddress = scratch.Address;
+            code = scratch.BatchArea(1, out var unlock).Code;
+            Assert.NotNull(unlock);
+            Assert.Equal("r-xp", MappingPermissions(target.Pid, scratchAddress));
+            Assert.Equal([0], task.SyscallBatch(scratch, [new RemoteCall(Sys.rt_sigaction, SIGUSR1, 0, scratch.At(64), Signals.KernelSigSetSize)]));
+            Assert.Equal(target.Address("handler"), scratch.Read<KernelSigAction>(64).handler);
+            Assert.Equal("rw-p", MappingPermissions(target.Pid, scratchAddress));
+            Assert.Equal("r-xp", MappingPermissions(target.Pid, code));
+            scratch.BatchArea(1, out unlock);
+            Assert.Null(unlock);
+        }
+        Assert.Null(MappingPermissions(target.Pid, code));
+        Assert.Null(MappingPermissions(target.Pid, scratchAddress));
+        task.Detach();
     }
 
     static string BlockedSignals(int pid) =>

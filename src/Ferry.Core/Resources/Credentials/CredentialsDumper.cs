@@ -8,14 +8,15 @@ namespace Ferry.Resources.Credentials;
 /// <summary>A thread's credentials: ids, groups and capabilities from /proc, securebits asked of the thread.</summary>
 internal static class CredentialsDumper
 {
-    public static creds_entry Dump(TracedTask task)
+    /// <param name="status">The thread's /proc/PID/task/TID/status.</param>
+    /// <param name="securebits">PR_GET_SECUREBITS in the thread (<see cref="TaskState.TaskQuestions"/>).</param>
+    public static creds_entry Dump(ProcStatus status, uint securebits)
     {
-        var status = ProcStatusFile.ReadThread(task.Pid, task.Tid);
         var creds = new creds_entry
         {
             Uid = status.Uid.Real, Euid = status.Uid.Effective, Suid = status.Uid.Saved, Fsuid = status.Uid.Filesystem,
             Gid = status.Gid.Real, Egid = status.Gid.Effective, Sgid = status.Gid.Saved, Fsgid = status.Gid.Filesystem,
-            Secbits = (uint)task.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_SECUREBITS),
+            Secbits = securebits,
             NoNewPrivs = status.NoNewPrivs ? 1u : 0u,
         };
         AddCapabilities(creds.CapInh, status.CapInh);

@@ -33,7 +33,7 @@ internal static unsafe class IpcNamespaceDumper
         if (root.Ids.IpcNsId != dumper.IpcNsId)
             return root.Ids.IpcNsId;
         foreach (var process in processes)
-            if (ProcMaps.Read(process.Process.Pid).FirstOrDefault(m => m.Path.StartsWith("/SYSV", StringComparison.Ordinal)) is { } segment)
+            if (process.Maps.FirstOrDefault(m => m.Path.StartsWith("/SYSV", StringComparison.Ordinal)) is { } segment)
                 throw new FerryException($"process {process.Process.Pid} has System V shared memory attached at 0x{segment.Start:x}-0x{segment.End:x} "
                     + "but shares ferry's IPC namespace, so its segments cannot be restored with their ids; start the program with 'ferry run' "
                     + "(an IPC namespace of its own); the tree was left running untouched");

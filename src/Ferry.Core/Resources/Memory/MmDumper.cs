@@ -12,15 +12,8 @@ namespace Ferry.Resources.Memory;
 /// </summary>
 internal static class MmDumper
 {
-    public readonly record struct TaskFacts(ulong Brk, int Dumpable, bool ThpDisabled);
-
-    /// <summary>The fields only the task can give, asked while it is stopped (no scratch memory needed).</summary>
-    public static TaskFacts Ask(TracedTask leader) => new(
-        Brk: (ulong)leader.SyscallOrThrow(Sys.brk, 0),
-        Dumpable: (int)leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_DUMPABLE),
-        ThpDisabled: leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_THP_DISABLE) != 0);
-
-    public static mm_entry Dump(int pid, ProcStat stat, TaskFacts facts, FileTable files, IEnumerable<vma_entry> vmas)
+    /// <param name="facts">What only the task can give: brk, dumpable, THP-disabled (<see cref="TaskState.TaskQuestions"/>).</param>
+    public static mm_entry Dump(int pid, ProcStat stat, TaskState.ProcessAnswers facts, FileTable files, IEnumerable<vma_entry> vmas)
     {
         var mm = new mm_entry
         {

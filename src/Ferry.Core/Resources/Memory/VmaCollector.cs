@@ -16,9 +16,10 @@ internal static class VmaCollector
     public static List<vma_entry> Collect(int pid, FileTable files)
     {
         var vmas = new List<vma_entry>();
+        var mappedFiles = new MappedFiles();
         foreach (var area in ProcSmaps.Read(pid))
         {
-            var vma = Describe(pid, area, files);
+            var vma = Describe(pid, area, files, mappedFiles);
             if (vmas.Count > 0 && IsVvar(vma) && IsVvar(vmas[^1]) && vmas[^1].End == vma.Start)
             {
                 vmas[^1].End = vma.End;
@@ -31,7 +32,13 @@ internal static class VmaCollector
 
     static bool IsVvar(vma_entry vma) => (vma.Status & VmaStatus.Vvar) != 0;
 
-    static vma_entry Describe(int pid, SmapsEntry area, FileTable files)
+    /// <summary>
+    /// The file ids of a process's mappings so far by the device and inode its maps show, and the access: a library's
+    /// several VMAs map one file, which is opened and looked at (stat, build-id) once.
+    /// </summary>
+    sealed class MappedFiles : Dictionary<(uint DevMajor, uint DevMinor, ulong Inode, uint Flags), uint>;
+
+    static vma_entry Describe(int pid, SmapsEntry area, FileTable files, MappedFiles mappedFiles)
     {
         var map = area.Map;
         var vma = new vma_entry
@@ -58,7 +65,7 @@ internal static class VmaCollector
                 break;
             case MapKind.File:
                 vma.Status = VmaStatus.Regular;
-                return FileBacked(pid, vma, map, files, ioOrPfn);
+                return FileBacked(pid, vma, map, files, mappedFiles, ioOrPfn);
             case MapKind.OtherSpecial:
                 throw Unsupported(pid, map, $"the special mapping {map.Path}");
             default:
@@ -77,7 +84,7 @@ internal static class VmaCollector
         return vma;
     }
 
-    static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, bool ioOrPfn)
+    static vma_entry FileBacked(int pid, vma_entry vma, MapsEntry map, FileTable files, MappedFiles mappedFiles, bool ioOrPfn)
     {
         var openable = $"/proc/{pid}/map_files/{map.Start:x}-{map.End:x}";
         if (map.Path.StartsWith("/SYSV", StringComparison.Ordinal))
@@ -102,10 +109,12 @@ internal static class VmaCollector
             ?? (map.Shared && (map.Prot & MapProt.Write) != 0 ? (uint)OpenFlags.O_RDWR : (uint)OpenFlags.O_RDONLY);
         var memfd = Memfd.MemfdDumper.IsMemfdMapping(map); // a MEMFD file of memfd.img rather than a path (VMA_AREA_MEMFD)
         uint id;
+        var key = (map.DevMajor, map.DevMinor, map.Inode, fdFlags);
         try
         {
-            id = memfd ? files.Memfds.AddMapping(files, openable, map.Path, fdFlags)
-                : files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
+            if (memfd) id = files.Memfds.AddMapping(files, openable, map.Path, fdFlags);
+            else if (!mappedFiles.TryGetValue(key, out id))
+                mappedFiles[key] = id = files.ByPath(openable, map.Path, map.Deleted, fdFlags, recordSize: true);
         }
         catch (IOException e)
         {

@@ -16,13 +16,11 @@ namespace Ferry.Resources.TaskState;
 /// </summary>
 internal static class ProcessCoreDumper
 {
-    const long MembarrierCmdGetRegistrations = 1 << 9;
-
-    public static task_core_entry Dump(TracedTask leader, RemoteScratch scratch, ProcStat stat)
+    /// <param name="answers">What the leader told of the process (<see cref="TaskQuestions"/>).</param>
+    /// <param name="scratch">Scratch memory of the process, for the POSIX timers' questions.</param>
+    public static task_core_entry Dump(TracedTask leader, ProcessAnswers answers, RemoteScratch scratch, ProcStat stat)
     {
         var pid = leader.Pid;
-        leader.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_CHILD_SUBREAPER, scratch.At(0));
-        var subreaper = scratch.Read<int>(0) != 0;
         var tc = new task_core_entry
         {
             TaskState = leader.JobStopSignal != 0 ? TaskStates.Stopped : TaskStates.Alive,
@@ -30,18 +28,17 @@ internal static class ProcessCoreDumper
             Personality = ProcMisc.ReadPersonality(pid),
             Flags = stat.Flags,
             BlkSigset = leader.GetSigMask(),
-            Comm = ProcMisc.ReadComm(pid),
-            Timers = TimerDumper.Dump(leader, scratch, 0),
+            Comm = stat.Comm,
+            Timers = TimerDumper.Dump(leader, answers.Intervals, scratch, 0),
             Rlimits = Rlimits(pid),
             SignalsS = SignalDumper.Pending(leader, shared: true),
             Loginuid = ProcMisc.ReadLoginUid(pid),
             OomScoreAdj = ProcMisc.ReadOomScoreAdj(pid),
-            ChildSubreaper = subreaper,
+            ChildSubreaper = answers.Subreaper,
         };
         if (leader.JobStopSignal != 0) tc.StopSigno = (uint)leader.JobStopSignal;
-        tc.Sigactions.Add(SignalDumper.Actions(leader, scratch, 0));
-        var membarrier = leader.Syscall(Sys.membarrier, MembarrierCmdGetRegistrations);
-        if (membarrier > 0) tc.MembarrierRegistrationMask = (uint)membarrier;
+        tc.Sigactions.Add(SignalDumper.Actions(answers.Actions));
+        if (answers.Membarrier > 0) tc.MembarrierRegistrationMask = (uint)answers.Membarrier;
         return tc;
     }
 

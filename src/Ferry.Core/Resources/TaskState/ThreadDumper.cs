@@ -17,24 +17,23 @@ internal static class ThreadDumper
 {
     const uint SchedResetOnFork = 0x40000000, SchedDeadline = 6;
 
-    /// <param name="scratch">Scratch memory mapped in this thread's process, for the calls that return structs.</param>
-    public static core_entry Dump(TracedTask thread, RemoteScratch scratch, bool isLeader)
+    /// <param name="answers">What the thread told of itself (<see cref="TaskQuestions"/>).</param>
+    /// <param name="stat">Its /proc/PID/task/TID/stat (the leader's: /proc/PID/stat, the same for the fields used).</param>
+    /// <param name="status">Its /proc/PID/task/TID/status (the leader's: /proc/PID/status).</param>
+    public static core_entry Dump(TracedTask thread, ThreadAnswers answers, ProcStat stat, ProcStatus status, bool isLeader)
     {
-        var stat = ProcStatFile.ReadThread(thread.Pid, thread.Tid);
-        thread.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_TID_ADDRESS, scratch.At(0));
-        var clearTid = scratch.Read<ulong>(0);
-        thread.SyscallOrThrow(Sys.prctl, Prctl.PR_GET_PDEATHSIG, scratch.At(0));
-        var pdeathSig = scratch.Read<int>(0);
+        var clearTid = answers.ClearTid;
+        var pdeathSig = answers.PdeathSig;
         var (robustHead, robustLength) = RobustList(thread.Tid);
 
         var core = new thread_core_entry
         {
             FutexRla = robustHead, FutexRlaLen = (uint)robustLength,
             SchedNice = (int)stat.Nice, SchedPolicy = SchedulingPolicy(thread.Tid),
-            Sas = SignalDumper.AltStack(thread, scratch, 0),
+            Sas = SignalDumper.AltStack(answers.AltStack),
             SignalsP = SignalDumper.Pending(thread, shared: false),
-            Creds = CredentialsDumper.Dump(thread),
-            Comm = ProcFile.ReadAllText(thread.Pid, $"task/{thread.Tid}/comm").TrimEnd('\n'),
+            Creds = CredentialsDumper.Dump(status, answers.Securebits),
+            Comm = stat.Comm,
         };
         if ((core.SchedPolicy & ~SchedResetOnFork) is 1 or 2) core.SchedPrio = stat.RtPriority; // SCHED_FIFO, SCHED_RR
         if (pdeathSig != 0) core.PdeathSig = (uint)pdeathSig;

@@ -1,5 +1,6 @@
 using Ferry.Checkpoint;
 using Ferry.Diagnostics;
+using Ferry.Linux;
 using Ferry.Procfs;
 using Ferry.Resources.Files;
 
@@ -21,24 +22,33 @@ internal static class TerminalCheck
         foreach (var process in processes.Where(p => p.Fds is not null))
         {
             int pid = process.Process.Pid;
-            using var pidfd = PidFd.Open(pid);
-            foreach (var fd in process.Fds!.Where(f => f.Kind == FdTargetKind.Path && f.Path.StartsWith("/dev/", StringComparison.Ordinal)))
+            PidFd? pidfd = null; // opened for the first terminal: most processes have none, only /dev/null
+            try
             {
-                using var local = pidfd.GetFd(fd.Fd);
-                var st = FileTable.Stat(local.Fd);
-                if (st.Type != Linux.FileStatus.S_IFCHR || !TerminalDriver.IsTerminal(st.st_rdev))
-                    continue;
-                var driver = TerminalDriver.Of(st.st_rdev)
-                    ?? throw new FerryException($"process {pid} has fd {fd.Fd} open on the terminal {fd.Path}, a kind of terminal ferry cannot checkpoint; the process was left running untouched");
-                var session = TerminalSession.Of(local.Fd, driver, st.st_rdev, process.Stat);
-                if (session.Sid != 0 && !tree.Contains(session.Sid) && !shellJob)
-                    throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Path}, the terminal of session {session.Sid} outside the dumped tree " +
-                        "(a shell's terminal?); dump it with --shell-job, and restore with --shell-job to put it on ferry's own terminal; the process was left running untouched");
-                if (!driver.IsPty || session.Hung)
-                    continue;
-                uint index = PtyIndex.Of(local.Fd, driver, fd.Path);
-                if (driver.IsMaster) masters.Add(index);
-                else slaves.TryAdd(index, (pid, fd.Fd, fd.Path));
+                foreach (var fd in process.Fds!.Where(f => f.Kind == FdTargetKind.Path && f.Path.StartsWith("/dev/", StringComparison.Ordinal)))
+                {
+                    // stat through the /proc link tells a terminal apart without taking a copy of the descriptor.
+                    var st = StatOf(pid, fd.Fd);
+                    if (st.Type != Linux.FileStatus.S_IFCHR || !TerminalDriver.IsTerminal(st.st_rdev))
+                        continue;
+                    pidfd ??= PidFd.Open(pid);
+                    using var local = pidfd.GetFd(fd.Fd);
+                    var driver = TerminalDriver.Of(st.st_rdev)
+                        ?? throw new FerryException($"process {pid} has fd {fd.Fd} open on the terminal {fd.Path}, a kind of terminal ferry cannot checkpoint; the process was left running untouched");
+                    var session = TerminalSession.Of(local.Fd, driver, st.st_rdev, process.Stat);
+                    if (session.Sid != 0 && !tree.Contains(session.Sid) && !shellJob)
+                        throw new FerryException($"process {pid} has fd {fd.Fd} open on {fd.Path}, the terminal of session {session.Sid} outside the dumped tree " +
+                            "(a shell's terminal?); dump it with --shell-job, and restore with --shell-job to put it on ferry's own terminal; the process was left running untouched");
+                    if (!driver.IsPty || session.Hung)
+                        continue;
+                    uint index = PtyIndex.Of(local.Fd, driver, fd.Path);
+                    if (driver.IsMaster) masters.Add(index);
+                    else slaves.TryAdd(index, (pid, fd.Fd, fd.Path));
+                }
+            }
+            finally
+            {
+                pidfd?.Dispose();
             }
         }
         var unpaired = slaves.Where(s => !masters.Contains(s.Key)).Select(s => s.Value).ToList();
@@ -48,5 +58,14 @@ internal static class TerminalCheck
         if (unpaired.Count > 1)
             throw new FerryException($"the tree has {unpaired.Count} terminals whose master is outside it ({string.Join(", ", unpaired.Select(u => u.Path))}); " +
                 "--shell-job gives back one, on ferry's own terminal; the process was left running untouched");
+    }
+
+    static unsafe Linux.FileStatus StatOf(int pid, int fd)
+    {
+        var path = $"/proc/{pid}/fd/{fd}";
+        Linux.FileStatus st;
+        if (Linux.FileCalls.stat(path, &st) < 0)
+            throw LinuxException.FromLastError($"stat {path}");
+        return st;
     }
 }

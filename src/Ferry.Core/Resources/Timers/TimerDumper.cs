@@ -8,17 +8,15 @@ namespace Ferry.Resources.Timers;
 /// <summary>Interval timers and POSIX timers: their settings are known only inside the task, so ask it.</summary>
 internal static class TimerDumper
 {
-    /// <summary>The three interval timers are asked in one batch, into the scratch from <paramref name="scratchOffset"/> (3 * 32 bytes).</summary>
-    public static unsafe task_timers_entry Dump(TracedTask task, RemoteScratch scratch, int scratchOffset)
+    /// <param name="intervals">ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF as getitimer in the task told them.</param>
+    /// <param name="scratch">Scratch memory of the task's process from <paramref name="scratchOffset"/>, for the POSIX timers.</param>
+    public static task_timers_entry Dump(TracedTask task, IReadOnlyList<ITimerVal> intervals, RemoteScratch scratch, int scratchOffset)
     {
-        int[] which = [Ferry.Linux.Timers.ITIMER_REAL, Ferry.Linux.Timers.ITIMER_VIRTUAL, Ferry.Linux.Timers.ITIMER_PROF];
-        int At(int i) => scratchOffset + i * sizeof(ITimerVal);
-        task.SyscallBatchOrThrow(scratch, which.Select((w, i) => new RemoteCall(Sys.getitimer, w, scratch.At(At(i)))).ToArray());
         var timers = new task_timers_entry
         {
-            Real = Interval(scratch.Read<ITimerVal>(At(0))),
-            Virt = Interval(scratch.Read<ITimerVal>(At(1))),
-            Prof = Interval(scratch.Read<ITimerVal>(At(2))),
+            Real = Interval(intervals[0]),
+            Virt = Interval(intervals[1]),
+            Prof = Interval(intervals[2]),
         };
         foreach (var timer in ProcTimers.Read(task.Pid))
             timers.Posix.Add(Posix(task, scratch, scratchOffset, timer));
