@@ -24,8 +24,9 @@ internal static class FerryCommandLine
         var parse = Build().Parse(CriuArguments.Normalize(args));
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) Console.Error.WriteLine($"ferry: {error.Message}");
-            Console.Error.WriteLine("ferry: see 'ferry --help' or 'ferry <command> --help'");
+            // One line, as every error of Ferry's: the parser's own messages may span lines (a list of allowed values).
+            var problems = parse.Errors.Select(e => string.Join(' ', e.Message.Split((char[])['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries).Select(p => p.Trim())).TrimEnd('.'));
+            Console.Error.WriteLine($"ferry: {string.Join("; ", problems)}; see 'ferry --help' or 'ferry <command> --help'");
             return CliAction.Usage;
         }
         return parse.Invoke();

@@ -42,6 +42,17 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void A_value_not_among_the_allowed_ones_is_one_line_naming_them()
+    {
+        var result = FerryBinary.Run("restore", "-D", "/tmp", "--manage-cgroups=bogus");
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("'bogus'", line);
+        Assert.Contains("'soft'", line);
+        Assert.Contains("--help", line);
+    }
+
+    [Fact]
     public void Unknown_option_is_a_usage_error()
     {
         var result = FerryBinary.Run("dump", "-t", "1", "--no-such-option");
