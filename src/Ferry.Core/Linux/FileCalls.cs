@@ -18,12 +18,11 @@ public struct FileStatus
         S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
 
     public readonly uint Type => st_mode & S_IFMT;
-    public readonly uint RdevMajor => (uint)(((st_rdev >> 32) & 0xfffff000) | ((st_rdev >> 8) & 0xfff));
-    public readonly uint RdevMinor => (uint)(((st_rdev >> 12) & 0xffffff00) | (st_rdev & 0xff));
+    public readonly uint RdevMajor => DeviceNumbers.Major(st_rdev);
+    public readonly uint RdevMinor => DeviceNumbers.Minor(st_rdev);
 
-    /// <summary>st_dev in the kernel's encoding (major &lt;&lt; 20 | minor), as /proc's fdinfo and CRIU's images hold it.</summary>
-    public readonly uint KernelDev =>
-        (uint)((((st_dev >> 32) & 0xfffff000) | ((st_dev >> 8) & 0xfff)) << 20 | (((st_dev >> 12) & 0xffffff00) | (st_dev & 0xff)));
+    /// <summary>st_dev in the kernel's encoding, as /proc's fdinfo and CRIU's images hold it.</summary>
+    public readonly uint KernelDev => DeviceNumbers.Kernel(DeviceNumbers.Major(st_dev), DeviceNumbers.Minor(st_dev));
 }
 
 /// <summary>x86-64 struct statfs (120 bytes).</summary>

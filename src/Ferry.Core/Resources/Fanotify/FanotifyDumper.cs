@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ferry.Diagnostics;
 using Ferry.Images.Protos;
+using Ferry.Linux;
 using Ferry.Procfs;
 using Ferry.Resources.Files;
 using Ferry.Resources.Inotify;
@@ -74,7 +75,7 @@ internal static class FanotifyDumper
         {
             Id = id, Type = mark_type.Mount,
             Mflags = Hex32(tokens, "mflags", line, where), Mask = Hex32(tokens, "mask", line, where),
-            IgnoredMask = Hex32(tokens, "ignored_mask", line, where), SDev = mount.DevMajor << 20 | mount.DevMinor,
+            IgnoredMask = Hex32(tokens, "ignored_mask", line, where), SDev = DeviceNumbers.Kernel(mount.DevMajor, mount.DevMinor),
             Me = new fanotify_mount_mark_entry { MntId = mountId, Path = mount.MountPoint },
         };
     }

@@ -39,8 +39,8 @@ internal static class FileHandles
 
     static bool OnDevice(int fd, uint major, uint minor)
     {
-        ulong dev = Files.FileTable.Stat(fd).st_dev; // glibc's encoding of major and minor
-        return (uint)(((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL)) == major && (uint)((dev & 0xff) | ((dev >> 12) & ~0xffUL)) == minor;
+        ulong dev = Files.FileTable.Stat(fd).st_dev;
+        return DeviceNumbers.Major(dev) == major && DeviceNumbers.Minor(dev) == minor;
     }
 
     /// <summary>
@@ -50,13 +50,13 @@ internal static class FileHandles
     /// </summary>
     public static HeldFd Open(uint kernelDev, fh_entry handle, string what) =>
         TryOpen(kernelDev, handle, what, out int error) ?? throw new FerryException(
-            $"{what}: cannot open the watched inode on device {kernelDev >> 20}:{kernelDev & 0xfffff} by its file handle: " +
+            $"{what}: cannot open the watched inode on device {DeviceNumbers.KernelMajor(kernelDev)}:{DeviceNumbers.KernelMinor(kernelDev)} by its file handle: " +
             (error == Errno.ENOENT ? "no mount of that filesystem is reachable" : Errno.Name(error)) + " (was it deleted?)");
 
     /// <summary>As <see cref="Open"/>, or null with the errno (ENOENT: no mount of the filesystem) when it cannot.</summary>
     public static unsafe HeldFd? TryOpen(uint kernelDev, fh_entry handle, string what, out int error)
     {
-        uint major = kernelDev >> 20, minor = kernelDev & 0xfffff;
+        uint major = DeviceNumbers.KernelMajor(kernelDev), minor = DeviceNumbers.KernelMinor(kernelDev);
         if (handle.Bytes > MaxHandleBytes || handle.Handle.Count * 8 < handle.Bytes)
             throw new FerryException($"{what}: a file handle of {handle.Bytes} bytes with {handle.Handle.Count} words is not valid");
         var buffer = new byte[8 + MaxHandleBytes];

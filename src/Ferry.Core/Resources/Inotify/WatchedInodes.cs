@@ -27,8 +27,7 @@ public sealed class WatchedInodes(DumpSet set, GhostFiles ghosts)
 
     (reg_file_entry, GhostFile)? Ghost(uint kernelDev, ulong inode)
     {
-        uint major = kernelDev >> 20, minor = kernelDev & 0xfffff;
-        uint userDev = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+        var userDev = DeviceNumbers.User(DeviceNumbers.KernelMajor(kernelDev), DeviceNumbers.KernelMinor(kernelDev));
         foreach (var remap in set.Remaps.Values)
             if (remap.RemapType == remap_type.Ghost && set.Ghosts.TryGetValue(remap.RemapId, out var ghost)
                 && ghost.Entry.Ino == inode && (ghost.Entry.Dev == kernelDev || ghost.Entry.Dev == userDev)

@@ -28,7 +28,7 @@ internal sealed record TerminalDriver(TtyType Type, string Name, bool IsMaster, 
     /// <summary>The driver of device <paramref name="rdev"/>, or null when it is no terminal CRIU knows.</summary>
     public static TerminalDriver? Of(ulong rdev)
     {
-        uint major = Major(rdev), minor = Minor(rdev);
+        uint major = DeviceNumbers.Major(rdev), minor = DeviceNumbers.Minor(rdev);
         return major switch
         {
             TtyIoctl.TTYAUX_MAJOR => minor switch { 2 => PtyMaster, 1 => Console, 0 => Controlling, _ => null },
@@ -42,9 +42,6 @@ internal sealed record TerminalDriver(TtyType Type, string Name, bool IsMaster, 
 
     /// <summary>Whether <paramref name="rdev"/> is a terminal at all (also the ones CRIU has no driver for, like ttyS0).</summary>
     public static bool IsTerminal(ulong rdev) =>
-        Of(rdev) is not null || Major(rdev) == TtyIoctl.TTY_MAJOR
-        || Major(rdev) is >= TtyIoctl.UNIX98_PTY_SLAVE_MAJOR and < TtyIoctl.UNIX98_PTY_SLAVE_MAJOR + TtyIoctl.UNIX98_PTY_MAJOR_COUNT;
-
-    static uint Major(ulong rdev) => (uint)(((rdev >> 32) & 0xfffff000) | ((rdev >> 8) & 0xfff));
-    static uint Minor(ulong rdev) => (uint)(((rdev >> 12) & 0xffffff00) | (rdev & 0xff));
+        Of(rdev) is not null || DeviceNumbers.Major(rdev) == TtyIoctl.TTY_MAJOR
+        || DeviceNumbers.Major(rdev) is >= TtyIoctl.UNIX98_PTY_SLAVE_MAJOR and < TtyIoctl.UNIX98_PTY_SLAVE_MAJOR + TtyIoctl.UNIX98_PTY_MAJOR_COUNT;
 }
