@@ -50,14 +50,9 @@ internal sealed class CgroupDumper
         if (_sets.Count == 1)
             return;
         var image = new cgroup_entry();
-        var others = _sets.Where((_, i) => i + 1 != OwnSet).ToList();
-        for (var i = 0; i < _sets.Count; i++)
-            if (i + 1 != OwnSet)
-                image.Sets.Add(new cg_set_entry
-                {
-                    Id = (uint)i + 1,
-                    Ctls = { _sets[i].Select(m => new cg_member_entry { Name = m.Controllers, Path = m.Path }) },
-                });
+        var others = _sets.Select((members, i) => (Id: (uint)i + 1, Members: members)).Where(s => s.Id != OwnSet).ToList();
+        foreach (var (id, members) in others)
+            image.Sets.Add(new cg_set_entry { Id = id, Ctls = { members.Select(m => new cg_member_entry { Name = m.Controllers, Path = m.Path }) } });
         using var hierarchies = new CgroupHierarchies();
         foreach (var controllers in _sets.SelectMany(s => s).Select(m => m.Controllers).Distinct())
         {
@@ -67,7 +62,7 @@ internal sealed class CgroupDumper
             // everything under them (a cgroup nested in another is reached from the outer one).
             var heads = CgroupRoot.For(_roots, cnames) is { } root
                 ? [root]
-                : others.SelectMany(s => s).Where(m => m.Controllers == controllers && m.Path != "/").Select(m => m.Path).Distinct().ToList();
+                : others.SelectMany(s => s.Members).Where(m => m.Controllers == controllers && m.Path != "/").Select(m => m.Path).Distinct().ToList();
             foreach (var head in heads.Where(h => !heads.Any(o => h.StartsWith(o + "/", StringComparison.Ordinal))).Order(StringComparer.Ordinal))
             {
                 var path = hierarchies.DirectoryOf(controllers, head);

@@ -113,7 +113,8 @@ internal static class CgroupProperties
 
     static void TrySet(string path, string value) => TrySet(path, value, out _);
 
-    static bool TrySet(string path, string value, out string error)
+    /// <summary>Writes <paramref name="value"/> to a cgroup file in one write (the kernel takes each write as one value).</summary>
+    internal static bool TrySet(string path, string value, out string error)
     {
         try
         {
@@ -140,17 +141,8 @@ internal static class CgroupProperties
     /// <summary>Owner and mode of a cgroup directory or file.</summary>
     public static unsafe (uint Mode, uint Uid, uint Gid) FileOwner(string path)
     {
-        int fd = LibC.open_fd(path, OpenFlags.O_PATH | OpenFlags.O_CLOEXEC, 0);
-        if (fd < 0) throw LinuxException.FromLastError($"open {path}");
-        try
-        {
-            FileStatus st;
-            if (FileCalls.fstat(fd, &st) < 0) throw LinuxException.FromLastError($"fstat {path}");
-            return (st.st_mode, st.st_uid, st.st_gid);
-        }
-        finally
-        {
-            LibC.close(fd);
-        }
+        FileStatus st;
+        if (FileCalls.stat(path, &st) < 0) throw LinuxException.FromLastError($"stat {path}");
+        return (st.st_mode, st.st_uid, st.st_gid);
     }
 }

@@ -85,15 +85,8 @@ public sealed class CgroupRestorer : IDisposable
         {
             var directory = _hierarchies.DirectoryOf(controllers, path);
             var file = !thread ? "cgroup.procs" : controllers.Length == 0 ? "cgroup.threads" : "tasks";
-            try
-            {
-                using var handle = File.OpenHandle(Path.Combine(directory, file), FileMode.Open, FileAccess.Write);
-                RandomAccess.Write(handle, System.Text.Encoding.ASCII.GetBytes(task.Tid.ToString(System.Globalization.CultureInfo.InvariantCulture)), 0);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new FerryException($"cannot move {(thread ? "thread" : "process")} {task.Tid} into cgroup {path} of '{CgroupHierarchies.Describe(controllers)}' ({directory}): {e.Message}; restore with --manage-cgroups=soft to create missing cgroups, or =ignore to leave cgroups alone");
-            }
+            if (!CgroupProperties.TrySet(Path.Combine(directory, file), task.Tid.ToString(System.Globalization.CultureInfo.InvariantCulture), out var error))
+                throw new FerryException($"cannot move {(thread ? "thread" : "process")} {task.Tid} into cgroup {path} of '{CgroupHierarchies.Describe(controllers)}' ({directory}): {error}; restore with --manage-cgroups=soft to create missing cgroups, or =ignore to leave cgroups alone");
         }
         _log.Debug($"{(thread ? "thread" : "pid")} {task.Tid}: moved into cgroup set {set}");
     }
