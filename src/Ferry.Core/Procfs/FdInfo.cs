@@ -18,6 +18,11 @@ public sealed record FdInfo(long Pos, uint Flags, int MntId, ulong Ino, IReadOnl
     /// <summary>All values of lines with this key (e.g. every "tfd" line of an epoll fd).</summary>
     public IEnumerable<string> GetAll(string key) => Extra.Where(p => p.Key == key).Select(p => p.Value);
 
+    /// <summary>The hexadecimal value of <paramref name="key"/> among tokens of <see cref="SplitTokens"/>; null when absent or not hex.</summary>
+    public static ulong? HexToken(IReadOnlyDictionary<string, string> tokens, string key) =>
+        tokens.TryGetValue(key, out var text) && ulong.TryParse(text, System.Globalization.NumberStyles.AllowHexSpecifier,
+            System.Globalization.CultureInfo.InvariantCulture, out ulong value) ? value : null;
+
     /// <summary>Splits "wd:1 ino:2 sdev:3" into ("wd","1"), ("ino","2"), ("sdev","3").</summary>
     public static List<KeyValuePair<string, string>> SplitTokens(string value)
     {

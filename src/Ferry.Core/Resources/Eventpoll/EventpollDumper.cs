@@ -50,10 +50,10 @@ internal static class EventpollDumper
         var first = line.Split([' ', '\t'], 2, StringSplitOptions.RemoveEmptyEntries);
         var tokens = FdInfo.SplitTokens(line).ToDictionary(p => p.Key, p => p.Value);
         if (first.Length == 0 || !uint.TryParse(first[0], NumberStyles.None, CultureInfo.InvariantCulture, out uint tfd)
-            || !Hex(tokens, "events", out ulong events) || events > uint.MaxValue || !Hex(tokens, "data", out ulong data))
+            || FdInfo.HexToken(tokens, "events") is not { } events || events > uint.MaxValue || FdInfo.HexToken(tokens, "data") is not { } data)
             throw AnonInodeFiles.BadLine(where, "tfd", line, "'FD events: HEX data: HEX …'");
         var watch = new eventpoll_tfd_entry { Id = 0, Tfd = tfd, Events = (uint)events, Data = data };
-        if (Hex(tokens, "ino", out ulong inode) && Hex(tokens, "sdev", out ulong dev)
+        if (FdInfo.HexToken(tokens, "ino") is { } inode && FdInfo.HexToken(tokens, "sdev") is { } dev
             && long.TryParse(tokens.GetValueOrDefault("pos"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long pos))
         {
             watch.Inode = inode;
@@ -61,12 +61,6 @@ internal static class EventpollDumper
             watch.Pos = (ulong)pos;
         }
         return watch;
-    }
-
-    static bool Hex(Dictionary<string, string> tokens, string key, out ulong value)
-    {
-        value = 0;
-        return tokens.TryGetValue(key, out var text) && ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>

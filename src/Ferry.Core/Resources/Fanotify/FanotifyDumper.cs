@@ -87,6 +87,5 @@ internal static class FanotifyDumper
     }
 
     static ulong Hex(Dictionary<string, string> tokens, string key, string line, string where) =>
-        tokens.TryGetValue(key, out var text) && ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong value)
-            ? value : throw AnonInodeFiles.BadLine(where, "fanotify", line, $"a line with '{key}:HEX'");
+        FdInfo.HexToken(tokens, key) ?? throw AnonInodeFiles.BadLine(where, "fanotify", line, $"a line with '{key}:HEX'");
 }

@@ -37,8 +37,8 @@ internal static class InotifyDumper
     internal static inotify_wd_entry Parse(uint id, string line, string where)
     {
         var tokens = FdInfo.SplitTokens(line).ToDictionary(p => p.Key, p => p.Value);
-        if (Hex(tokens, "wd") is { } wd && wd <= int.MaxValue && Hex(tokens, "ino") is { } inode && Hex(tokens, "sdev") is { } dev && dev <= uint.MaxValue
-            && Hex(tokens, "mask") is { } mask && mask <= uint.MaxValue && Hex(tokens, "ignored_mask") is { } ignored && ignored <= uint.MaxValue
+        if (FdInfo.HexToken(tokens, "wd") is { } wd && wd <= int.MaxValue && FdInfo.HexToken(tokens, "ino") is { } inode && FdInfo.HexToken(tokens, "sdev") is { } dev && dev <= uint.MaxValue
+            && FdInfo.HexToken(tokens, "mask") is { } mask && mask <= uint.MaxValue && FdInfo.HexToken(tokens, "ignored_mask") is { } ignored && ignored <= uint.MaxValue
             && tokens.TryGetValue("fhandle-bytes", out var bytes) && tokens.TryGetValue("fhandle-type", out var type)
             && tokens.TryGetValue("f_handle", out var handle) && FileHandles.Parse(bytes, type, handle) is { } fh)
             return new inotify_wd_entry
@@ -47,7 +47,4 @@ internal static class InotifyDumper
             };
         throw AnonInodeFiles.BadLine(where, "inotify", line, "'wd:HEX ino:HEX sdev:HEX mask:HEX ignored_mask:HEX fhandle-bytes:HEX fhandle-type:HEX f_handle:HEX'");
     }
-
-    static ulong? Hex(Dictionary<string, string> tokens, string key) =>
-        tokens.TryGetValue(key, out var text) && ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong value) ? value : null;
 }
